@@ -1,0 +1,21 @@
+#include "residue/hash.hpp"
+
+namespace residue {
+
+ImageHashes hash_image(LumaView luma, bool dihedral) {
+  ImageHashes h;
+  if (dihedral) {
+    const PdqDihedralResult pdq = pdq_hash_dihedral(luma);
+    h.pdq = {pdq.hashes[0], pdq.quality};
+    h.pdq_dihedral = pdq.hashes;
+    h.phash_dihedral = phash_dihedral(luma);
+    h.phash = h.phash_dihedral[0];
+    h.has_dihedral = true;
+  } else {
+    h.pdq = pdq_hash(luma);
+    h.phash = phash(luma);
+  }
+  return h;
+}
+
+}  // namespace residue

@@ -1,0 +1,18 @@
+// tools/residue: one binary, one file per subcommand. Each subcommand registers its flags on the
+// CLI11 app and returns a runner; the runner maps the engine's results to an exit status:
+//   0 everything succeeded, 1 finished but some items failed, 2 fatal (bad flags, unusable input).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace residue::tool {
+
+enum ExitCode : int { kExitOk = 0, kExitItemsFailed = 1, kExitFatal = 2 };
+
+using Runner = std::function<int()>;
+
+/// `residue hash`: hash image files and directories.
+Runner add_hash_command(CLI::App& app);
+
+}  // namespace residue::tool
