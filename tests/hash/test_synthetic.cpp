@@ -149,8 +149,8 @@ TEST_CASE("phash of an empty raster is zero and tiny rasters still hash") {
 
 TEST_CASE("hash_image with dihedral agrees with the single-hash entry points") {
   const auto img = noise(200, 150, 9);
-  const ImageHashes plain = hash_image(img.view(), false);
-  const ImageHashes all = hash_image(img.view(), true);
+  const ImageHashes plain = hash_image(img.view(), {.dihedral = false, .exact = true});
+  const ImageHashes all = hash_image(img.view(), {.dihedral = true, .exact = true});
   CHECK(all.has_dihedral);
   CHECK_FALSE(plain.has_dihedral);
   CHECK(plain.pdq.hash == all.pdq.hash);

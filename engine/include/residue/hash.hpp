@@ -4,6 +4,10 @@
 // the same float luma: two passes of Jarosz box filters, 64x64 decimation, 16x16 DCT, lower median,
 // image-domain quality metric; the 8 dihedral hashes come from sign changes and transposition of
 // the DCT. This code is compiled with -ffp-contract=off so it stays bit-exact (see tests/hash).
+// Fast mode (PdqDownscale::separable) computes the same blur-and-sample as one banded weight
+// matrix per axis, only at the 64x64 points PDQ keeps: the same linear map in exact arithmetic,
+// about 10x cheaper, and within float rounding of the reference (bench/decode_fidelity measures
+// the bits this moves).
 // pHash is a 64-bit DCT hash of a 32x32 area-averaged luma image: the 8x8 lowest frequencies
 // (DC included) against their lower median; its dihedral variants are derived the same way.
 // Pure functions: no I/O, no threads, no globals. Thread-safe.
@@ -30,10 +34,16 @@ struct PdqDihedralResult {
   int quality = 0;
 };
 
+/// How PDQ reduces the image to 64x64. `reference`: the reference's four full-image passes of
+/// running-sum box filters, then sampling: bit-exact. `separable`: the same filter applied as
+/// banded weights at the sampled points only (equal up to float rounding, much faster).
+enum class PdqDownscale : std::uint8_t { reference, separable };
+
 /// The reference's single-hash entry point (a 64x64 input skips blur and decimation).
-[[nodiscard]] PdqResult pdq_hash(LumaView luma);
+[[nodiscard]] PdqResult pdq_hash(LumaView luma, PdqDownscale downscale = PdqDownscale::reference);
 /// The reference's dihedral entry point (always blurs). hashes[0] is the original.
-[[nodiscard]] PdqDihedralResult pdq_hash_dihedral(LumaView luma);
+[[nodiscard]] PdqDihedralResult pdq_hash_dihedral(LumaView luma,
+                                                  PdqDownscale downscale = PdqDownscale::reference);
 
 /// 64-bit pHash. Bit u*8+v is DCT coefficient (u vertical, v horizontal frequency) > median.
 /// An empty raster hashes to 0.
@@ -51,7 +61,11 @@ struct ImageHashes {
   std::array<Hash64, kDihedralCount> phash_dihedral{};  // filled when requested
   bool has_dihedral = false;
 };
-/// PDQ + pHash of one raster, sharing the work; with `dihedral`, all 8 variants of both.
-[[nodiscard]] ImageHashes hash_image(LumaView luma, bool dihedral);
+struct HashOptions {
+  bool dihedral = false;  // also the 8 dihedral variants of both hashes
+  bool exact = false;     // PDQ with PdqDownscale::reference (else separable)
+};
+/// PDQ + pHash of one raster.
+[[nodiscard]] ImageHashes hash_image(LumaView luma, const HashOptions& options = {});
 
 }  // namespace residue

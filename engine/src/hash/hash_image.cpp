@@ -2,17 +2,18 @@
 
 namespace residue {
 
-ImageHashes hash_image(LumaView luma, bool dihedral) {
+ImageHashes hash_image(LumaView luma, const HashOptions& options) {
   ImageHashes h;
-  if (dihedral) {
-    const PdqDihedralResult pdq = pdq_hash_dihedral(luma);
+  const PdqDownscale downscale = options.exact ? PdqDownscale::reference : PdqDownscale::separable;
+  if (options.dihedral) {
+    const PdqDihedralResult pdq = pdq_hash_dihedral(luma, downscale);
     h.pdq = {pdq.hashes[0], pdq.quality};
     h.pdq_dihedral = pdq.hashes;
     h.phash_dihedral = phash_dihedral(luma);
     h.phash = h.phash_dihedral[0];
     h.has_dihedral = true;
   } else {
-    h.pdq = pdq_hash(luma);
+    h.pdq = pdq_hash(luma, downscale);
     h.phash = phash(luma);
   }
   return h;

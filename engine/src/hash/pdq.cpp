@@ -13,10 +13,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <numbers>
 #include <vector>
 
 #include "dct_dihedral.hpp"
+#include "resample.hpp"
 #include "residue/hash.hpp"
 
 namespace residue {
@@ -24,7 +26,6 @@ namespace {
 
 constexpr int kDown = 64;    // decimated size
 constexpr int kCoeffs = 16;  // DCT frequencies 1..16 in each direction
-constexpr int kRowBlock = 8; // rows filtered together in the row pass
 
 using Buffer64 = float[kDown][kDown];
 using Buffer16 = float[kCoeffs][kCoeffs];
@@ -55,8 +56,8 @@ int jarosz_window(int dimension) { return (dimension + 2 * kDown - 1) / (2 * kDo
 // The reference's 1-D box filter, run on `lanes` independent vectors at once. Element t of lane l
 // is at offset t * step + l * lane_stride. `sums` has room for `lanes` floats.
 template <bool kContiguousLanes>
-void box_lanes(const float* in, float* out, int length, int lanes, std::ptrdiff_t step,
-               std::ptrdiff_t lane_stride, int window, float* sums) {
+void box_lanes(const float* __restrict in, float* __restrict out, int length, int lanes,
+               std::ptrdiff_t step, std::ptrdiff_t lane_stride, int window, float* __restrict sums) {
   const int half = (window + 2) / 2;
   const int phase1 = half - 1;
   const int phase2 = window - half + 1;
@@ -98,7 +99,10 @@ void box_lanes(const float* in, float* out, int length, int lanes, std::ptrdiff_
   }
 }
 
+// The row pass filters blocks of kRowBlock rows: their running sums are independent, so the
+// processor overlaps them instead of waiting on one sum's chain of additions.
 void box_along_rows(const float* in, float* out, int rows, int cols, int window) {
+  constexpr int kRowBlock = 8;
   float sums[kRowBlock];
   for (int r = 0; r < rows; r += kRowBlock) {
     const int lanes = std::min(kRowBlock, rows - r);
@@ -116,13 +120,16 @@ void blur_and_decimate(LumaView luma, Buffer64& out) {
   const int rows = luma.height;
   const int cols = luma.width;
   const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  std::vector<float> a(n), b(n), sums(static_cast<std::size_t>(cols));
-  for (int y = 0; y < rows; ++y) std::copy_n(luma.row(y), cols, a.data() + static_cast<std::ptrdiff_t>(y) * cols);
+  // Every element of these buffers is written before it is read: no zero-initialisation.
+  auto a = std::make_unique_for_overwrite<float[]>(n);
+  auto b = std::make_unique_for_overwrite<float[]>(n);
+  auto sums = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(cols));
+  for (int y = 0; y < rows; ++y) std::copy_n(luma.row(y), cols, a.get() + static_cast<std::ptrdiff_t>(y) * cols);
   const int window_along_rows = jarosz_window(cols);
   const int window_along_cols = jarosz_window(rows);
   for (int pass = 0; pass < 2; ++pass) {
-    box_along_rows(a.data(), b.data(), rows, cols, window_along_rows);
-    box_along_cols(b.data(), a.data(), rows, cols, window_along_cols, sums.data());
+    box_along_rows(a.get(), b.get(), rows, cols, window_along_rows);
+    box_along_cols(b.get(), a.get(), rows, cols, window_along_cols, sums.get());
   }
   for (int i = 0; i < kDown; ++i) {
     const int y = static_cast<int>(((i + 0.5) * rows) / kDown);
@@ -189,10 +196,14 @@ bool hashable(LumaView luma) { return luma.width >= kPdqMinDimension && luma.hei
 
 // Shared core: 64x64 image (blurred and decimated unless `skip_64` and the input is 64x64),
 // quality, and the 16x16 DCT.
-int pdq_dct(LumaView luma, bool skip_64, Buffer16& coeffs) {
+int pdq_dct(LumaView luma, bool skip_64, PdqDownscale downscale, Buffer16& coeffs) {
   Buffer64 small;
   if (skip_64 && luma.width == kDown && luma.height == kDown) {
     for (int y = 0; y < kDown; ++y) std::copy_n(luma.row(y), kDown, small[y]);
+  } else if (downscale == PdqDownscale::separable) {
+    const auto wy = detail::pdq_blur_sample_weights(luma.height, kDown);
+    const auto wx = detail::pdq_blur_sample_weights(luma.width, kDown);
+    detail::resample(luma, wy, wx, &small[0][0]);
   } else {
     blur_and_decimate(luma, small);
   }
@@ -203,21 +214,21 @@ int pdq_dct(LumaView luma, bool skip_64, Buffer16& coeffs) {
 
 }  // namespace
 
-PdqResult pdq_hash(LumaView luma) {
+PdqResult pdq_hash(LumaView luma, PdqDownscale downscale) {
   if (!hashable(luma)) return {};
   Buffer16 coeffs;
   PdqResult r;
-  r.quality = pdq_dct(luma, /*skip_64=*/true, coeffs);
+  r.quality = pdq_dct(luma, /*skip_64=*/true, downscale, coeffs);
   r.hash = bits_from_dct(coeffs);
   return r;
 }
 
-PdqDihedralResult pdq_hash_dihedral(LumaView luma) {
+PdqDihedralResult pdq_hash_dihedral(LumaView luma, PdqDownscale downscale) {
   PdqDihedralResult r;
   if (!hashable(luma)) return r;
   Buffer16 coeffs;
   Buffer16 transformed;
-  r.quality = pdq_dct(luma, /*skip_64=*/false, coeffs);
+  r.quality = pdq_dct(luma, /*skip_64=*/false, downscale, coeffs);
   for (int d = 0; d < kDihedralCount; ++d) {
     detail::dihedral_dct(coeffs, transformed, static_cast<Dihedral>(d), /*first_frequency=*/1);
     r.hashes[static_cast<std::size_t>(d)] = bits_from_dct(transformed);

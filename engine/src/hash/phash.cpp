@@ -2,7 +2,7 @@
 // the input area it covers, fractional pixels weighted by coverage, so any input size works and
 // the result is symmetric under flips), a 2-D orthonormal DCT-II gives the 8x8 lowest frequencies
 // (DC included), and bit u*8+v says whether coefficient (u, v) is above their lower median.
-// Computed in double: there is no reference to match bit for bit, only determinism.
+// The DCT is computed in double; there is no reference to match bit for bit, only determinism.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dct_dihedral.hpp"
+#include "resample.hpp"
 #include "residue/hash.hpp"
 
 namespace residue {
@@ -18,59 +19,13 @@ namespace {
 constexpr int kSmall = 32;
 constexpr int kLow = 8;
 
-// Coverage weights of input samples [0, n) for each of kSmall output cells.
-struct AreaWeights {
-  std::vector<int> first;         // first input index per output cell
-  std::vector<std::vector<double>> weights;  // weights per output cell, divided by the cell size
-};
-
-AreaWeights area_weights(int n) {
-  AreaWeights w;
-  w.first.resize(kSmall);
-  w.weights.resize(kSmall);
-  const double cell = static_cast<double>(n) / kSmall;
-  for (int o = 0; o < kSmall; ++o) {
-    const double lo = o * cell;
-    const double hi = (o + 1) * cell;
-    const int first = static_cast<int>(std::floor(lo));
-    const int last = std::min(n - 1, static_cast<int>(std::ceil(hi)) - 1);
-    w.first[static_cast<std::size_t>(o)] = first;
-    auto& ws = w.weights[static_cast<std::size_t>(o)];
-    for (int i = first; i <= last; ++i) {
-      const double overlap = std::min(hi, i + 1.0) - std::max(lo, static_cast<double>(i));
-      ws.push_back(std::max(0.0, overlap) / cell);
-    }
-  }
-  return w;
-}
-
-using Small = double[kSmall][kSmall];
+using Small = float[kSmall][kSmall];
 using Low = float[kLow][kLow];
 
 void area_resize(LumaView luma, Small& out) {
-  const AreaWeights wx = area_weights(luma.width);
-  const AreaWeights wy = area_weights(luma.height);
-  std::vector<double> rows(static_cast<std::size_t>(luma.height) * kSmall);
-  for (int y = 0; y < luma.height; ++y) {
-    const float* src = luma.row(y);
-    for (int o = 0; o < kSmall; ++o) {
-      const auto& ws = wx.weights[static_cast<std::size_t>(o)];
-      const int first = wx.first[static_cast<std::size_t>(o)];
-      double acc = 0.0;
-      for (std::size_t i = 0; i < ws.size(); ++i) acc += ws[i] * src[first + static_cast<int>(i)];
-      rows[static_cast<std::size_t>(y) * kSmall + static_cast<std::size_t>(o)] = acc;
-    }
-  }
-  for (int o = 0; o < kSmall; ++o) {
-    const auto& ws = wy.weights[static_cast<std::size_t>(o)];
-    const int first = wy.first[static_cast<std::size_t>(o)];
-    for (int x = 0; x < kSmall; ++x) {
-      double acc = 0.0;
-      for (std::size_t i = 0; i < ws.size(); ++i)
-        acc += ws[i] * rows[static_cast<std::size_t>(first + static_cast<int>(i)) * kSmall + static_cast<std::size_t>(x)];
-      out[o][x] = acc;
-    }
-  }
+  const auto wy = detail::area_weights(luma.height, kSmall);
+  const auto wx = detail::area_weights(luma.width, kSmall);
+  detail::resample(luma, wy, wx, &out[0][0]);
 }
 
 struct Basis {

@@ -40,7 +40,7 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes, 
     r.width = img.info.width();
     r.height = img.info.height();
     r.scale_denom = img.scale_denom;
-    const ImageHashes h = hash_image(img.luma.view(), dihedral);
+    const ImageHashes h = hash_image(img.luma.view(), HashOptions{.dihedral = dihedral, .exact = decode.exact});
     r.pdq = h.pdq.hash;
     r.quality = h.pdq.quality;
     r.phash = h.phash;

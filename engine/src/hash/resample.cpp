@@ -1,0 +1,93 @@
+#include "resample.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+namespace residue::detail {
+namespace {
+
+void append(AxisWeights& w, int first, const std::vector<double>& taps) {
+  // Trim zero taps at both ends so the band is as narrow as possible.
+  std::size_t lo = 0, hi = taps.size();
+  while (lo < hi && taps[lo] == 0.0) ++lo;
+  while (hi > lo && taps[hi - 1] == 0.0) --hi;
+  w.first.push_back(first + static_cast<int>(lo));
+  w.count.push_back(static_cast<int>(hi - lo));
+  w.offset.push_back(static_cast<int>(w.weights.size()));
+  for (std::size_t i = lo; i < hi; ++i) w.weights.push_back(static_cast<float>(taps[i]));
+}
+
+}  // namespace
+
+AxisWeights area_weights(int n, int outputs) {
+  AxisWeights w;
+  w.outputs = outputs;
+  const double cell = static_cast<double>(n) / outputs;
+  for (int o = 0; o < outputs; ++o) {
+    const double lo = o * cell;
+    const double hi = (o + 1) * cell;
+    const int first = static_cast<int>(std::floor(lo));
+    const int last = std::min(n - 1, static_cast<int>(std::ceil(hi)) - 1);
+    std::vector<double> taps;
+    for (int i = first; i <= last; ++i)
+      taps.push_back(std::max(0.0, std::min(hi, i + 1.0) - std::max(lo, static_cast<double>(i))) / cell);
+    append(w, first, taps);
+  }
+  return w;
+}
+
+AxisWeights pdq_blur_sample_weights(int n, int outputs) {
+  const int window = (n + 2 * outputs - 1) / (2 * outputs);
+  const int half = (window + 2) / 2;
+  // One clipped box: output i averages inputs [i - (window - half), i + half - 1] inside [0, n).
+  auto box_range = [&](int i) {
+    return std::pair{std::max(0, i - (window - half)), std::min(n - 1, i + half - 1)};
+  };
+  AxisWeights w;
+  w.outputs = outputs;
+  for (int o = 0; o < outputs; ++o) {
+    const int s = static_cast<int>(((o + 0.5) * n) / outputs);
+    // Sample s of box(box(x)): sum over k in range(s) of 1/|range(s)| * (box row k).
+    const auto [k0, k1] = box_range(s);
+    const int first = std::max(0, k0 - (window - half));
+    const int last = std::min(n - 1, k1 + half - 1);
+    std::vector<double> taps(static_cast<std::size_t>(last - first + 1), 0.0);
+    const double outer = 1.0 / (k1 - k0 + 1);
+    for (int k = k0; k <= k1; ++k) {
+      const auto [j0, j1] = box_range(k);
+      const double inner = outer / (j1 - j0 + 1);
+      for (int j = j0; j <= j1; ++j) taps[static_cast<std::size_t>(j - first)] += inner;
+    }
+    append(w, first, taps);
+  }
+  return w;
+}
+
+void resample(LumaView luma, const AxisWeights& wy, const AxisWeights& wx, float* out) {
+  const int cols = luma.width;
+  std::vector<float> tmp(static_cast<std::size_t>(wy.outputs) * static_cast<std::size_t>(cols), 0.0f);
+  for (int o = 0; o < wy.outputs; ++o) {
+    float* __restrict acc = tmp.data() + static_cast<std::ptrdiff_t>(o) * cols;
+    const auto oi = static_cast<std::size_t>(o);
+    const float* wts = wy.weights.data() + wy.offset[oi];
+    for (int t = 0; t < wy.count[oi]; ++t) {
+      const float* __restrict src = luma.row(wy.first[oi] + t);
+      const float wt = wts[t];
+      for (int x = 0; x < cols; ++x) acc[x] += wt * src[x];
+    }
+  }
+  for (int o = 0; o < wy.outputs; ++o) {
+    const float* row = tmp.data() + static_cast<std::ptrdiff_t>(o) * cols;
+    for (int p = 0; p < wx.outputs; ++p) {
+      const auto pi = static_cast<std::size_t>(p);
+      const float* wts = wx.weights.data() + wx.offset[pi];
+      const float* src = row + wx.first[pi];
+      float sum = 0.0f;
+      for (int t = 0; t < wx.count[pi]; ++t) sum += wts[t] * src[t];
+      out[static_cast<std::ptrdiff_t>(o) * wx.outputs + p] = sum;
+    }
+  }
+}
+
+}  // namespace residue::detail
