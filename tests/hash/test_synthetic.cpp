@@ -83,7 +83,7 @@ TEST_CASE("pdq of an image smaller than 5 pixels on a side is all zeros with qua
     CHECK(r.hash == Hash256{});
     CHECK(r.quality == 0);
     const PdqDihedralResult d = pdq_hash_dihedral(img.view());
-    for (const auto& h : d.hashes) CHECK(h == Hash256{});
+    for (const auto& variant : d.hashes) CHECK(variant == Hash256{});
   }
 }
 
