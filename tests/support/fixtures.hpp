@@ -4,6 +4,8 @@
 //                    10+ JPEG) with its expected.csv rows: PDQ conformance (tests/hash).
 //   data/samples/    a few corpus photographs (see data/ATTRIBUTION.md): decode tests, CLI
 //                    transcripts and the demo.
+//   data/decode/cmyk_32x24.jpg  a 643-byte CMYK JPEG made by data/decode/make_cmyk_jpeg.c with
+//                    libjpeg (OpenCV cannot write CMYK): the CMYK decode path.
 // Corruptions (truncated, flipped bytes, zero length, wrong extension) are generated at test time
 // from those good files, never committed.
 #pragma once

@@ -1,6 +1,4 @@
 // residue: find and purge residual copies of withdrawn images. See README.md.
-#include <malloc.h>
-
 #include <exception>
 
 #include "commands.hpp"
@@ -10,11 +8,7 @@
 int main(int argc, char** argv) {
   using namespace residue::tool;
   install_signal_policy();
-  // Per-image buffers (decoded rasters, blur buffers) are often above glibc's mmap threshold, so
-  // by default every image would map and unmap fresh pages and pay a page fault per 4 KiB: that
-  // tripled PDQ's time on 250x250 images. Keep such blocks in the heap for reuse instead.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  residue::tune_allocator_for_batch_work();
   CLI::App app{
       "residue: finds every copy or near-copy of withdrawn images in dataset mirrors.\n"
       "Exit status: 0 success, 1 finished but some items failed, 2 fatal error (bad flags, unusable input).",

@@ -1,3 +1,5 @@
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -133,5 +135,12 @@ std::string_view to_string(ImageFormat f) noexcept {
     case ImageFormat::pnm: return "pnm";
   }
   return "unknown";
+}
+}  // namespace residue
+
+namespace residue {
+void tune_allocator_for_batch_work() noexcept {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // the largest value glibc accepts
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 }  // namespace residue
