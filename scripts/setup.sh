@@ -9,6 +9,7 @@ packages=(
   libtbb-dev                            # scan pipeline
   libfmt-dev libcli11-dev               # report / tools
   libssl-dev                            # SHA-256 (OpenSSL EVP)
+  libarchive-dev libsqlite3-dev         # source (tar/zip), catalog
   doctest-dev libbenchmark-dev          # tests, micro-benchmarks
   clang libclang-rt-14-dev              # libFuzzer target (scripts/fuzz.sh)
   clang-format                          # format check in scripts/test.sh

@@ -69,14 +69,17 @@ Runner add_hash_command(CLI::App& app) {
       ->check(CLI::Range(0.000001, 1e6));
 
   return [args]() -> int {
-    HashJobOptions options;
+    ScanOptions options;
     options.threads = args->threads;
     options.dihedral = args->dihedral;
+    options.only_images = false;  // a file named on purpose that is not an image is reported
     options.decode.exact = args->exact;
     options.decode.max_pixels = static_cast<std::uint64_t>(args->max_megapixels * 1e6);
-    options.walk.follow_symlinks = args->follow_symlinks;
+    options.source.walk.follow_symlinks = args->follow_symlinks;
 
-    const HashJobStats stats = hash_roots(args->paths, options, [&](const ItemRecord& r) {
+    const ScanStats stats = scan_roots(args->paths, options, [&](const ScanResult& result) {
+      if (result.event != SourceEvent::item) return;
+      const ItemRecord& r = result.record;
       if (args->json) out_line(hash_json_line(r));
       else if (r.ok()) out_line(csv_line(r, args->dihedral));
       if (!r.ok()) {

@@ -14,5 +14,11 @@ using Runner = std::function<int()>;
 
 /// `residue hash`: hash image files and directories.
 Runner add_hash_command(CLI::App& app);
+/// `residue scan`: scan mirrors into a catalog.
+Runner add_scan_command(CLI::App& app);
+/// `residue cat`: write items' bytes by locator.
+Runner add_cat_command(CLI::App& app);
+/// `residue catalog stats`.
+Runner add_catalog_command(CLI::App& app);
 
 }  // namespace residue::tool

@@ -1,5 +1,8 @@
 // residue: find and purge residual copies of withdrawn images. See README.md.
 #include <exception>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 #include "output.hpp"
@@ -16,7 +19,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("residue ") + RESIDUE_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
-  Runner run_hash = add_hash_command(app);
+  const std::vector<std::pair<std::string, Runner>> commands{
+      {"hash", add_hash_command(app)},
+      {"scan", add_scan_command(app)},
+      {"cat", add_cat_command(app)},
+      {"catalog", add_catalog_command(app)},
+  };
 
   try {
     app.parse(argc, argv);
@@ -33,9 +41,9 @@ int main(int argc, char** argv) {
 
   try {
     int status = kExitOk;
-    for (const CLI::App* sub : app.get_subcommands()) {
-      if (sub->get_name() == "hash") status = run_hash();
-    }
+    for (const CLI::App* sub : app.get_subcommands())
+      for (const auto& [name, run] : commands)
+        if (sub->get_name() == name) status = run();
     flush_out();
     return status;
   } catch (const BrokenPipe&) {

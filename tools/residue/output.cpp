@@ -38,6 +38,12 @@ void out_line(std::string_view line) {
   if (b.size() >= (1U << 16)) flush_out();
 }
 
+void out_bytes(std::string_view bytes) {
+  auto& b = out_buffer();
+  b.append(bytes);
+  if (b.size() >= (1U << 16)) flush_out();
+}
+
 void flush_out() {
   auto& b = out_buffer();
   std::string pending;

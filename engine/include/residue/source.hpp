@@ -1,35 +1,134 @@
-// residue/source.hpp: where images live. Turns the roots a user names into items and reads an
-// item's bytes back. The only layer that touches the user's directory trees and (later) parses
-// containers. Thread-safe: functions keep no state between calls.
+// residue/source.hpp: where images live. Turns the roots a user names into a stream of items
+// (plain files, members of tar/zip archives, lines of TSV files with base64 images, records of
+// MXNet RecordIO files) and reads one item back by its locator. The only layer that touches the
+// user's directory trees and parses container formats (libarchive is private to it).
+//
+// Locators name every item the same way everywhere, built from the root as the user gave it (as
+// find and ripgrep print paths):
+//   plain file        dir/a/b.jpg
+//   archive member    dir/shard-0001.tar!/000123.jpg
+//   TSV line          dir/FaceImageCroppedWithOffset.tsv!/line/17      (1-based)
+//   RecordIO record   dir/train.rec!/record/5                           (0-based)
+// Thread-safety: ItemStream is single-threaded (one per pipeline source filter); the free
+// functions keep no state and are thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "residue/core.hpp"
 
 namespace residue {
 
+enum class ContainerKind : std::uint8_t { none = 0, tar, zip, tsv, recordio };
+[[nodiscard]] std::string_view to_string(ContainerKind k) noexcept;
+
 struct WalkOptions {
-  bool follow_symlinks = false;  // when true, directory loops are detected and skipped
+  bool follow_symlinks = false;         // when true, directory loops are detected and skipped
+  std::vector<std::string> excludes{};  // fnmatch globs, matched against the path and the base name
 };
 
-/// One entry found under a root: a regular file to process, or an error found while walking
-/// (unreadable directory, symlink loop, root that does not exist), which becomes an error record.
-struct WalkEntry {
-  std::string path;  // built from the root as given: root "." gives "./a/b.jpg"
+/// A file found by the walk (plain image candidate or container), with what incremental scans
+/// compare: size and modification time.
+struct FileInfo {
+  std::string path;  // built from the root as given
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+/// What a SourceItem is. Containers are bracketed by begin/end markers (in stream order) so the
+/// consumer can record a container's state before and after its members.
+enum class SourceEvent : std::uint8_t { item, container_begin, container_end };
+
+/// One item for the pipeline. `bytes` holds the item's bytes, except for TSV lines, where `text`
+/// holds the base64 field, and plain files, which are read later (`needs_read`), both turned
+/// into bytes by item_bytes() in a parallel stage. An item whose bytes could not be obtained
+/// carries `error`. Markers carry only `event`, `container`, `container_kind` and `file`. An error
+/// about a whole container (unreadable, truncated between members, changed during scan) has the
+/// container's path as its locator and comes before the container's end marker.
+struct SourceItem {
+  SourceEvent event = SourceEvent::item;
+  std::string locator;
+  std::string container;  // container path, empty for plain files
+  ContainerKind container_kind = ContainerKind::none;
+  FileInfo file;  // the plain file or the container holding the item
+  std::vector<std::uint8_t> bytes;
+  std::string text;         // TSV: the base64 field
+  bool needs_read = false;  // plain file: bytes not read yet (read in the parallel stage)
   std::optional<ItemError> error;
 };
 
-/// Expands each root: a file is itself; a directory is walked recursively, entries in byte order
-/// of their names, so the output order is deterministic. Symlinks are not followed unless asked
-/// (a symlink to a file given directly as a root is followed). `emit` is called on this thread.
-void walk_roots(std::span<const std::string> roots, const WalkOptions& options,
-                const std::function<void(WalkEntry)>& emit);
+/// Turns a SourceItem into its bytes: reads a plain file, decodes a TSV base64 field, or passes
+/// container bytes through. Errors: io_error, empty, too_large, corrupt (bad base64).
+[[nodiscard]] Outcome<std::vector<std::uint8_t>> item_bytes(SourceItem& item,
+                                                            std::uint64_t max_bytes);
+
+struct SourceOptions {
+  WalkOptions walk{};
+  /// TSV: the 0-based column holding the base64 image; empty = detect per file.
+  std::optional<int> tsv_column{};
+  /// Items larger than this become too_large errors without being read into memory.
+  std::uint64_t max_item_bytes = std::uint64_t{1} << 30;
+  /// Whether a plain file or member is an item (an image candidate). Called with the name (the
+  /// path for a plain file, the member name for a tar/zip member) and the first bytes (up to
+  /// 16); TSV lines and RecordIO records are always items. Non-items (metadata files, .json beside
+  /// .jpg in WebDataset shards) are skipped and counted. Default: every file is an item.
+  std::function<bool(std::string_view name, std::span<const std::uint8_t> head)> is_item{};
+  /// Incremental scans: return true to skip a plain file or a whole container whose size and mtime
+  /// the catalog already has. Called once per file, before any of its items. Default: nothing is
+  /// skipped.
+  std::function<bool(const FileInfo& file, ContainerKind kind)> unchanged{};
+  /// Resuming: return true for a container member already committed by an interrupted run over
+  /// the same container bytes; it is skipped. Default: nothing is skipped.
+  std::function<bool(std::string_view locator)> member_done{};
+};
+
+struct StreamCounts {
+  std::uint64_t files = 0;              // regular files seen by the walk
+  std::uint64_t containers = 0;         // containers opened
+  std::uint64_t skipped_unchanged = 0;  // files and containers skipped by `unchanged`
+  std::uint64_t skipped_not_items = 0;  // by `is_item`, TSV header/blank lines, image-less records
+  std::uint64_t skipped_done = 0;       // members skipped by `member_done`
+  std::uint64_t bytes_consumed = 0;  // bytes of plain files emitted and of containers read so far
+};
+
+/// Total size of the regular files under the roots (a quick walk with the same options, no
+/// reading), for progress and ETA. Errors are ignored here; the real walk reports them.
+[[nodiscard]] std::uint64_t total_bytes(std::span<const std::string> roots,
+                                        const WalkOptions& options);
+
+/// A lazy, bounded-memory stream of the items under some roots: directories are walked in byte
+/// order of names, containers are streamed member by member (never extracted to disk). next()
+/// returns nullopt at the end. Walk errors (unreadable directory, symlink loop, missing root,
+/// corrupt container) come out as items with an error, and the stream goes on.
+class ItemStream {
+ public:
+  ItemStream(std::vector<std::string> roots, SourceOptions options);
+  ~ItemStream();
+  ItemStream(const ItemStream&) = delete;
+  ItemStream& operator=(const ItemStream&) = delete;
+
+  [[nodiscard]] std::optional<SourceItem> next();
+  [[nodiscard]] const StreamCounts& counts() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Reads one item back by its locator (for `residue cat`, reports and purge). Errors: io_error
+/// (no such file or member), corrupt, and unsupported for a malformed locator.
+[[nodiscard]] Outcome<std::vector<std::uint8_t>> read_item(std::string_view locator);
+/// The same, honouring the scan's options.tsv_column (a TSV line's image column) and
+/// options.max_item_bytes (too_large above it); the other fields are ignored.
+[[nodiscard]] Outcome<std::vector<std::uint8_t>> read_item(std::string_view locator,
+                                                           const SourceOptions& options);
 
 /// Reads a whole regular file. Errors: io_error (with the OS reason), empty (zero bytes), and
 /// too_large when it exceeds max_bytes.

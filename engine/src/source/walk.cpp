@@ -1,171 +1,145 @@
-// Folder walking and whole-file reads. Directory entries are sorted by the bytes of their names so
-// every run (and every thread count) sees the same order. Symlinks are not followed unless asked;
-// when they are, the (device, inode) of every directory on the current path is remembered, and a
-// link back into it is reported as a loop instead of being entered.
-#include <fcntl.h>
+// The lazy directory walker and total_bytes. Names come from readdir as raw bytes (never through
+// std::filesystem::path conversions), so non-UTF-8 names survive unchanged into locators.
+#include "walk.hpp"
+
+#include <dirent.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <set>
-#include <utility>
+#include <memory>
 
-#include "residue/source.hpp"
+#include "file_io.hpp"
 
-namespace residue {
+namespace residue::detail {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string join(const std::string& dir, const std::string& name) {
-  if (!dir.empty() && dir.back() == '/') return dir + name;
-  return dir + "/" + name;
+FileInfo file_info(const std::string& path, const struct stat& st) {
+  return FileInfo{.path = path,
+                  .size = static_cast<std::uint64_t>(st.st_size),
+                  .mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                              static_cast<std::int64_t>(st.st_mtim.tv_nsec)};
 }
 
-ItemError os_error(const std::string& what, int err) {
-  return {ErrorCode::io_error, what + ": " + std::strerror(err)};
+WalkEntry error_at(const std::string& path, ItemError error) {
+  return WalkEntry{FileInfo{.path = path}, std::move(error)};
 }
-
-class Walker {
- public:
-  Walker(const WalkOptions& options, const std::function<void(WalkEntry)>& emit)
-      : options_(options), emit_(emit) {}
-
-  void root(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-      const int err = errno;
-      // A dangling symlink given as a root: say so rather than "no such file".
-      struct stat lst {};
-      if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
-        emit_({path, ItemError{ErrorCode::io_error, "broken symbolic link"}});
-      } else {
-        emit_({path, os_error("cannot access", err)});
-      }
-      return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      directory(path, st);
-    } else {
-      file(path, st);
-    }
-  }
-
- private:
-  void file(const std::string& path, const struct stat& st) {
-    if (S_ISREG(st.st_mode)) {
-      emit_({path, std::nullopt});
-    } else {
-      emit_({path, ItemError{ErrorCode::unsupported, "not a regular file"}});
-    }
-  }
-
-  void directory(const std::string& path, const struct stat& st) {
-    const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
-    if (!active_.insert(id).second) {
-      emit_({path, ItemError{ErrorCode::io_error, "symbolic link loop: directory already being walked"}});
-      return;
-    }
-    std::vector<std::string> names;
-    std::error_code ec;
-    fs::directory_iterator it(path, ec);
-    if (ec) {
-      emit_({path, ItemError{ErrorCode::io_error, "cannot open directory: " + ec.message()}});
-      active_.erase(id);
-      return;
-    }
-    for (; it != fs::directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      names.push_back(it->path().filename().string());
-    }
-    if (ec) emit_({path, ItemError{ErrorCode::io_error, "error while listing directory: " + ec.message()}});
-    std::sort(names.begin(), names.end());
-    for (const auto& name : names) {
-      const std::string child = join(path, name);
-      struct stat lst {};
-      if (::lstat(child.c_str(), &lst) != 0) {
-        emit_({child, os_error("cannot access", errno)});  // vanished while walking
-        continue;
-      }
-      if (S_ISLNK(lst.st_mode)) {
-        if (!options_.follow_symlinks) continue;
-        struct stat target {};
-        if (::stat(child.c_str(), &target) != 0) {
-          emit_({child, ItemError{ErrorCode::io_error, "broken symbolic link"}});
-          continue;
-        }
-        if (S_ISDIR(target.st_mode)) directory(child, target);
-        else file(child, target);
-      } else if (S_ISDIR(lst.st_mode)) {
-        directory(child, lst);
-      } else {
-        file(child, lst);
-      }
-    }
-    active_.erase(id);
-  }
-
-  const WalkOptions& options_;
-  const std::function<void(WalkEntry)>& emit_;
-  std::set<std::pair<dev_t, ino_t>> active_;
-};
 
 }  // namespace
 
-void walk_roots(std::span<const std::string> roots, const WalkOptions& options,
-                const std::function<void(WalkEntry)>& emit) {
-  Walker walker(options, emit);
-  for (const auto& r : roots) walker.root(r);
+std::string join_path(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  if (dir.back() == '/') return dir + name;
+  return dir + "/" + name;
 }
 
-Outcome<std::vector<std::uint8_t>> read_file_bytes(const std::string& path, std::uint64_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return os_error("cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return os_error("cannot stat", err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return ItemError{ErrorCode::unsupported, "not a regular file"};
-  }
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > max_bytes) {
-    ::close(fd);
-    return ItemError{ErrorCode::too_large, "file is " + std::to_string(size) + " bytes, above the " +
-                                               std::to_string(max_bytes) + "-byte limit"};
-  }
-  std::vector<std::uint8_t> bytes;
-  try {
-    bytes.resize(static_cast<std::size_t>(size));
-  } catch (const std::bad_alloc&) {
-    ::close(fd);
-    return ItemError{ErrorCode::out_of_memory, "cannot allocate " + std::to_string(size) + " bytes"};
-  }
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return os_error("read failed", err);
+Walker::Walker(std::vector<std::string> roots, WalkOptions options)
+    : roots_(std::move(roots)), options_(std::move(options)) {}
+
+std::optional<WalkEntry> Walker::next() {
+  for (;;) {
+    if (stack_.empty()) {
+      if (next_root_ == roots_.size()) return std::nullopt;
+      if (auto e = visit_root(roots_[next_root_++])) return e;
+      continue;
     }
-    if (n == 0) break;  // shrank while reading
-    done += static_cast<std::size_t>(n);
+    Frame& top = stack_.back();
+    if (top.next == top.names.size()) {
+      on_path_.erase(top.id);
+      stack_.pop_back();
+      continue;
+    }
+    // Copy out before visiting: entering a directory pushes a frame and invalidates `top`.
+    const std::string& name = top.names[top.next++];
+    std::string child = join_path(top.path, name);
+    if (excluded(child, name)) continue;
+    if (auto e = visit_child(child)) return e;
   }
-  ::close(fd);
-  if (done != bytes.size()) {
-    return ItemError{ErrorCode::io_error, "file changed size while being read (" + std::to_string(done) +
-                                              " of " + std::to_string(bytes.size()) + " bytes)"};
+}
+
+bool Walker::excluded(const std::string& path, const std::string& name) const {
+  // No FNM_PATHNAME: "*" may match "/", so "*/cache/*" and "*.json" both work on full paths.
+  return std::any_of(options_.excludes.begin(), options_.excludes.end(), [&](const auto& glob) {
+    return ::fnmatch(glob.c_str(), path.c_str(), 0) == 0 ||
+           ::fnmatch(glob.c_str(), name.c_str(), 0) == 0;
+  });
+}
+
+std::optional<WalkEntry> Walker::visit_root(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    // A dangling symlink given as a root: say so rather than "no such file".
+    struct stat lst {};
+    if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      return error_at(path, ItemError{ErrorCode::io_error, "broken symbolic link"});
+    }
+    return error_at(path, os_error("cannot access", err));
   }
-  if (bytes.empty()) return ItemError{ErrorCode::empty, "file is empty (0 bytes)"};
-  return bytes;
+  if (S_ISDIR(st.st_mode)) return enter_directory(path, {st.st_dev, st.st_ino});
+  if (S_ISREG(st.st_mode)) return WalkEntry{file_info(path, st), std::nullopt};
+  return error_at(path, ItemError{ErrorCode::unsupported, "not a regular file or directory"});
+}
+
+std::optional<WalkEntry> Walker::visit_child(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    // Listed a moment ago: it vanished (or its directory lost search permission) since.
+    return error_at(path, os_error("cannot access", errno));
+  }
+  if (S_ISLNK(st.st_mode)) {
+    if (!options_.follow_symlinks) return std::nullopt;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ELOOP)
+        return error_at(path, ItemError{ErrorCode::io_error, "symbolic link loop"});
+      return error_at(path, ItemError{ErrorCode::io_error, "broken symbolic link"});
+    }
+  }
+  if (S_ISDIR(st.st_mode)) return enter_directory(path, {st.st_dev, st.st_ino});
+  if (S_ISREG(st.st_mode)) return WalkEntry{file_info(path, st), std::nullopt};
+  return std::nullopt;  // sockets, fifos, devices found inside a tree are not images
+}
+
+std::optional<WalkEntry> Walker::enter_directory(const std::string& path, DirId id) {
+  if (on_path_.contains(id)) {
+    return error_at(path, ItemError{ErrorCode::io_error,
+                                    "symbolic link loop: leads back to a directory being walked"});
+  }
+  const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
+  if (!dir) return error_at(path, os_error("cannot open directory", errno));
+  Frame frame{.path = path, .names = {}, .next = 0, .id = id};
+  std::optional<WalkEntry> error;
+  for (;;) {
+    errno = 0;
+    const dirent* ent = ::readdir(dir.get());
+    if (ent == nullptr) {
+      // Keep what was listed: a partial directory is better than none, and the error says so.
+      if (errno != 0) error = error_at(path, os_error("error while listing directory", errno));
+      break;
+    }
+    const std::string_view name(ent->d_name);
+    if (name == "." || name == "..") continue;
+    frame.names.emplace_back(name);
+  }
+  // std::string compares through char_traits<char>, which orders as unsigned bytes (memcmp).
+  std::sort(frame.names.begin(), frame.names.end());
+  on_path_.insert(id);
+  stack_.push_back(std::move(frame));
+  return error;
+}
+
+}  // namespace residue::detail
+
+namespace residue {
+
+std::uint64_t total_bytes(std::span<const std::string> roots, const WalkOptions& options) {
+  detail::Walker walker(std::vector<std::string>(roots.begin(), roots.end()), options);
+  std::uint64_t total = 0;
+  while (auto e = walker.next()) {
+    if (!e->error) total += e->file.size;
+  }
+  return total;
 }
 
 }  // namespace residue

@@ -25,10 +25,12 @@ void make_tree(const TempDir& t) {
   residue::test::write_bytes(t / "bad" / "text.png", std::vector<std::uint8_t>(text.begin(), text.end()));
 }
 
-std::vector<ItemRecord> run(const TempDir& t, int threads, HashJobStats* stats = nullptr) {
+std::vector<ItemRecord> run(const TempDir& t, int threads, ScanStats* stats = nullptr) {
   std::vector<ItemRecord> out;
   const std::vector<std::string> roots{t.path().string()};
-  auto s = hash_roots(roots, HashJobOptions{.threads = threads}, [&](const ItemRecord& r) { out.push_back(r); });
+  auto s = scan_roots(roots, ScanOptions{.threads = threads}, [&](const ScanResult& r) {
+    if (r.event == SourceEvent::item) out.push_back(r.record);
+  });
   if (stats) *stats = s;
   return out;
 }
@@ -54,7 +56,7 @@ TEST_CASE("the pipeline gives identical records in walk order at 1, 2 and 4 thre
 TEST_CASE("bad files become error records with codes and the run goes on") {
   TempDir t;
   make_tree(t);
-  HashJobStats stats;
+  ScanStats stats;
   const auto records = run(t, 2, &stats);
   CHECK(stats.items == records.size());
   CHECK(stats.failed == 3);
@@ -85,6 +87,32 @@ TEST_CASE("hash_bytes records the sha256 of the bytes and the oriented size") {
 }
 
 TEST_CASE("invalid options are run errors") {
-  CHECK_THROWS_AS(hash_roots({}, HashJobOptions{.threads = -1}, [](const ItemRecord&) {}), residue::Error);
-  CHECK_THROWS_AS(hash_roots({}, HashJobOptions{.tokens_per_thread = 0}, [](const ItemRecord&) {}), residue::Error);
+  CHECK_THROWS_AS(scan_roots({}, ScanOptions{.threads = -1}, [](const ScanResult&) {}), residue::Error);
+  CHECK_THROWS_AS(scan_roots({}, ScanOptions{.tokens_per_thread = 0}, [](const ScanResult&) {}), residue::Error);
+}
+
+TEST_CASE("only_images skips files that neither sniff nor are named like images") {
+  TempDir t;
+  make_tree(t);
+  const std::string meta = "{\"label\": 3}";
+  residue::test::write_bytes(t / "good" / "000001.json", std::vector<std::uint8_t>(meta.begin(), meta.end()));
+  ScanStats stats;
+  const auto records = run(t, 2, &stats);
+  for (const auto& r : records) CHECK(r.locator.find(".json") == std::string::npos);
+  CHECK(stats.stream.skipped_not_items == 1);
+  // text.png is not an image but is named like one: an item, with an error.
+  CHECK(stats.errors_by_code[ErrorCode::unsupported] == 1);
+}
+
+TEST_CASE("a sink that throws stops the pipeline and the exception reaches the caller") {
+  TempDir t;
+  make_tree(t);
+  const std::vector<std::string> roots{t.path().string()};
+  int calls = 0;
+  CHECK_THROWS_AS(scan_roots(roots, ScanOptions{.threads = 2},
+                             [&](const ScanResult&) {
+                               if (++calls == 3) throw residue::Error("disk full", __FILE__, __LINE__);
+                             }),
+                  residue::Error);
+  CHECK(calls == 3);
 }

@@ -1,0 +1,115 @@
+// The scan pipeline: serial source (ItemStream) -> parallel bytes + hash -> serial in-order sink.
+// The stream is pulled inside the first filter, so walking and container streaming advance only
+// as fast as tokens come back: memory stays bounded by threads * tokens_per_thread items.
+#include <oneapi/tbb/parallel_pipeline.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "residue/scan.hpp"
+
+namespace residue {
+namespace {
+
+ScanResult process(SourceItem&& item, const ScanOptions& options) {
+  ScanResult out;
+  out.event = item.event;
+  out.file = item.file;  // item_bytes still needs item.file to read a plain file
+  out.container_kind = item.container_kind;
+  if (item.event != SourceEvent::item) {
+    out.record.locator = std::move(item.container);
+    return out;
+  }
+  if (item.error) {
+    out.record.locator = std::move(item.locator);
+    out.record.error = std::move(item.error);
+    return out;
+  }
+  auto bytes = item_bytes(item, options.source.max_item_bytes);
+  if (!bytes) {
+    out.record.locator = std::move(item.locator);
+    out.record.error = bytes.error();
+    return out;
+  }
+  out.record = hash_bytes(std::move(item.locator), bytes.value(), options.decode, options.dihedral);
+  return out;
+}
+
+}  // namespace
+
+ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& options,
+                     const std::function<void(const ScanResult&)>& sink) {
+  RESIDUE_THROW_IF_NOT(options.threads >= 0, "threads must be >= 0");
+  RESIDUE_THROW_IF_NOT(options.tokens_per_thread >= 1, "tokens_per_thread must be >= 1");
+  const int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  const auto tokens = static_cast<std::size_t>(threads * options.tokens_per_thread);
+
+  SourceOptions source = options.source;
+  if (options.only_images && !source.is_item) source.is_item = looks_like_image;
+  ItemStream stream(std::vector<std::string>(roots.begin(), roots.end()), std::move(source));
+
+  ScanStats stats;
+  // The source filter and the sink run on different threads: the sink reads the stream's counters
+  // through this snapshot, never the stream itself.
+  std::mutex counts_mutex;
+  StreamCounts counts_snapshot;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_progress = started;
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    tbb::parallel_pipeline(
+        tokens,
+        tbb::make_filter<void, SourceItem>(tbb::filter_mode::serial_in_order,
+                                           [&](tbb::flow_control& fc) -> SourceItem {
+                                             auto item = stream.next();
+                                             {
+                                               std::lock_guard lock(counts_mutex);
+                                               counts_snapshot = stream.counts();
+                                             }
+                                             if (!item) {
+                                               fc.stop();
+                                               return {};
+                                             }
+                                             return std::move(*item);
+                                           }) &
+            tbb::make_filter<SourceItem, ScanResult>(
+                tbb::filter_mode::parallel,
+                [&](SourceItem item) -> ScanResult { return process(std::move(item), options); }) &
+            tbb::make_filter<ScanResult, void>(tbb::filter_mode::serial_in_order, [&](const ScanResult& r) {
+              if (r.event == SourceEvent::item) {
+                ++stats.items;
+                stats.bytes += r.record.size;
+                if (r.record.ok()) {
+                  ++stats.ok;
+                } else {
+                  ++stats.failed;
+                  ++stats.errors_by_code[r.record.error->code];
+                }
+              }
+              sink(r);
+              if (options.progress) {
+                const auto now = std::chrono::steady_clock::now();
+                if (now - last_progress >= options.progress_interval) {
+                  last_progress = now;
+                  {
+                    std::lock_guard lock(counts_mutex);
+                    stats.stream = counts_snapshot;
+                  }
+                  stats.seconds = elapsed();
+                  options.progress(stats);
+                }
+              }
+            }));
+  });
+  stats.stream = stream.counts();
+  stats.seconds = elapsed();
+  if (options.progress) options.progress(stats);
+  return stats;
+}
+
+}  // namespace residue
