@@ -115,7 +115,8 @@ for run in $(seq 1 "$kill_runs"); do
   delay=$(awk -v s="$run" -v ms="$clean_ms" 'BEGIN { srand(s); printf "%.3f", rand() * ms / 1000 }')
   "$bin" scan big --catalog k.db -j2 -q --batch 7 2>/dev/null & pid=$!
   sleep "$delay"; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-  committed=$("$py" -c "import sqlite3; print(sqlite3.connect('k.db').execute('select count(*) from items').fetchone()[0])" 2>/dev/null || echo 0)
+  # Read-only URI: a plain connect() would create an empty k.db when the kill came first.
+  committed=$("$py" -c "import sqlite3; print(sqlite3.connect('file:k.db?mode=ro', uri=True).execute('select count(*) from items').fetchone()[0])" 2>/dev/null || echo 0)
   "$bin" scan big --catalog k.db -j2 -q 2>"$work/err"
   redone=$(grep -o 'scan: [0-9]* items' "$work/err" | grep -o '[0-9]*')
   dump k.db >k.txt

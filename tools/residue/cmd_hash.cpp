@@ -1,6 +1,7 @@
 // `residue hash`: hash image files and directories, print one line per image.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,7 +49,9 @@ Runner add_hash_command(CLI::App& app) {
       "{code, message}).\n"
       "Formats are detected from content, never from the file name: JPEG, PNG, WebP, BMP, TIFF, GIF\n"
       "(first frame), PPM/PGM. Directories are walked recursively in name order; symbolic links are\n"
-      "not followed unless --follow-symlinks.\n"
+      "not followed unless --follow-symlinks. Inside directories only files that look like images (by\n"
+      "content or extension) are hashed; a file named on the command line always is. Archives, TSV and\n"
+      "RecordIO files are read as `residue scan` reads them (see `residue scan --help` for locators).\n"
       "Fast mode (default) decodes large JPEGs at 1/2, 1/4 or 1/8 scale in the codec, which changes\n"
       "PDQ by a few bits at most (see bench/decode_fidelity); --exact decodes everything at full\n"
       "resolution and computes PDQ bit-exactly as the reference implementation does.\n"
@@ -72,7 +75,11 @@ Runner add_hash_command(CLI::App& app) {
     ScanOptions options;
     options.threads = args->threads;
     options.dihedral = args->dihedral;
-    options.only_images = false;  // a file named on purpose that is not an image is reported
+    // A file named on the command line is always an item (a non-image is reported); inside
+    // directories and archives, only what looks like an image (content or extension) is.
+    options.source.is_item = [roots = args->paths](std::string_view name, std::span<const std::uint8_t> head) {
+      return std::find(roots.begin(), roots.end(), name) != roots.end() || looks_like_image(name, head);
+    };
     options.decode.exact = args->exact;
     options.decode.max_pixels = static_cast<std::uint64_t>(args->max_megapixels * 1e6);
     options.source.walk.follow_symlinks = args->follow_symlinks;

@@ -28,7 +28,8 @@ struct ScanOptions {
   bool dihedral = false;      // also compute the 8 dihedral variants
   /// true: only files and members that look like images (image magic bytes, or an image file
   /// extension such as .jpg even if the content is not an image) are items; others are skipped
-  /// and counted. false: every plain file is an item (`residue hash FILE` reports non-images).
+  /// and counted. false: every plain file is an item (`residue hash FILE` reports non-images);
+  /// archive members are items only when they look like images, either way.
   bool only_images = true;
   DecodeOptions decode{};
   SourceOptions source{};  // walk options, TSV column, incremental callbacks (is_item is set here)

@@ -80,6 +80,9 @@ struct SourceOptions {
   /// 16); TSV lines and RecordIO records are always items. Non-items (metadata files, .json beside
   /// .jpg in WebDataset shards) are skipped and counted. Default: every file is an item.
   std::function<bool(std::string_view name, std::span<const std::uint8_t> head)> is_item{};
+  /// The same question for tar/zip members only; when unset, `is_item` answers for members too.
+  /// (`residue hash` reports every plain file it is given but only image members of archives.)
+  std::function<bool(std::string_view name, std::span<const std::uint8_t> head)> is_member_item{};
   /// Incremental scans: return true to skip a plain file or a whole container whose size and mtime
   /// the catalog already has. Called once per file, before any of its items. Default: nothing is
   /// skipped.

@@ -49,6 +49,7 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
 
   SourceOptions source = options.source;
   if (options.only_images && !source.is_item) source.is_item = looks_like_image;
+  if (!source.is_member_item) source.is_member_item = looks_like_image;
   ItemStream stream(std::vector<std::string>(roots.begin(), roots.end()), std::move(source));
 
   ScanStats stats;

@@ -337,7 +337,8 @@ class ArchiveItems final : public ContainerItems {
       // costs 16 bytes, not its size).
       std::array<std::uint8_t, 16> head{};
       auto got = reader_.read(head);
-      if (got && opt.is_item && !opt.is_item(entry.name, std::span(head).first(got.value()))) {
+      const auto& is_item = opt.is_member_item ? opt.is_member_item : opt.is_item;
+      if (got && is_item && !is_item(entry.name, std::span(head).first(got.value()))) {
         ++ctx_.counts->skipped_not_items;
         reader_.skip();
         continue;
