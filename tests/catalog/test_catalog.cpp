@@ -109,8 +109,8 @@ TEST_CASE("files that are not residue catalogs are refused and left untouched") 
     const auto p = t / "other.db";
     sql(p, "CREATE TABLE x(a); INSERT INTO x VALUES(1);");
     const auto before = residue::test::read_bytes(p);
-    CHECK_THROWS_WITH_AS(Catalog(p.string(), Catalog::Mode::read_write), doctest::Contains("not a residue catalog"),
-                         residue::Error);
+    CHECK_THROWS_WITH_AS(Catalog(p.string(), Catalog::Mode::read_write),
+                         doctest::Contains("not a residue catalog"), residue::Error);
     CHECK(residue::test::read_bytes(p) == before);
     CHECK_FALSE(fs::exists(t / "other.db-wal"));
   }
@@ -118,13 +118,14 @@ TEST_CASE("files that are not residue catalogs are refused and left untouched") 
     const auto p = t / "new.db";
     { Catalog c(p.string(), Catalog::Mode::read_write); }
     sql(p, "UPDATE residue_meta SET value='99' WHERE key='schema_version'");
-    CHECK_THROWS_WITH_AS(Catalog(p.string(), Catalog::Mode::read_write), doctest::Contains("newer"), residue::Error);
+    CHECK_THROWS_WITH_AS(Catalog(p.string(), Catalog::Mode::read_write), doctest::Contains("newer"),
+                         residue::Error);
   }
   SUBCASE("a bank opened as a catalog") {
     const auto p = t / "bank.db";
     { Catalog c(p.string(), Catalog::Mode::read_write, DatabaseRole::bank); }
-    CHECK_THROWS_WITH_AS(Catalog(p.string(), Catalog::Mode::read_write), doctest::Contains("is a residue bank"),
-                         residue::Error);
+    CHECK_THROWS_WITH_AS(Catalog(p.string(), Catalog::Mode::read_write),
+                         doctest::Contains("is a residue bank"), residue::Error);
   }
   SUBCASE("a missing file opened read-only") {
     CHECK_THROWS_AS(Catalog((t / "missing.db").string(), Catalog::Mode::read_only), residue::Error);
@@ -138,7 +139,8 @@ TEST_CASE("mark_unseen_gone marks only items of unseen files under the roots") {
   const auto run = c.begin_run("[]", "{}");
   c.put_item(ok_record("m/a.jpg", 1), "m/a.jpg", "", "file", 1, 1, run);
   c.put_item(ok_record("m/sub/b.jpg", 2), "m/sub/b.jpg", "", "file", 1, 1, run);
-  c.put_item(ok_record("mx/c.jpg", 3), "mx/c.jpg", "", "file", 1, 1, run);  // shares a prefix, not a root
+  c.put_item(ok_record("mx/c.jpg", 3), "mx/c.jpg", "", "file", 1, 1,
+             run);  // shares a prefix, not a root
   c.put_item(ok_record("other/d.jpg", 4), "other/d.jpg", "", "file", 1, 1, run);
   const auto gone = c.mark_unseen_gone({"m"}, {"m/a.jpg"});
   CHECK(gone == 1);
@@ -148,7 +150,8 @@ TEST_CASE("mark_unseen_gone marks only items of unseen files under the roots") {
   CHECK(c.load_file_states().count("m/sub/b.jpg") == 0);
 }
 
-TEST_CASE("a rescanned container marks its vanished members gone; resuming the same bytes keeps them") {
+TEST_CASE(
+    "a rescanned container marks its vanished members gone; resuming the same bytes keeps them") {
   TempDir t;
   Catalog c((t / "c.db").string(), Catalog::Mode::read_write);
   const auto run1 = c.begin_run("[]", "{}");

@@ -4,8 +4,8 @@
 // Two paths are checked. (1) The hashing core alone: pixels decoded by OpenCV in this test, luma
 // computed here with the reference's formula, hashed with residue::pdq_hash / pdq_hash_dihedral.
 // (2) The product path: residue::decode_luma in exact mode, then the same hashing.
-// Tolerances are the vectors' README's: lossless and synthetic sets bit-exact (all 8 dihedral hashes
-// and quality); JPEG and threatexchange sets bit-exact where OpenCV gives the hashed pixels
+// Tolerances are the vectors' README's: lossless and synthetic sets bit-exact (all 8 dihedral
+// hashes and quality); JPEG and threatexchange sets bit-exact where OpenCV gives the hashed pixels
 // (opencv_identical = yes), else within 10 bits when quality >= 80.
 #include <doctest/doctest.h>
 
@@ -25,8 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kDihedralColumns[] = {"pdq_hex",   "rot90_hex", "rot180_hex",     "rot270_hex",
-                                        "flipx_hex", "flipy_hex", "flipplus1_hex", "flipminus1_hex"};
+const char* const kDihedralColumns[] = {"pdq_hex",       "rot90_hex",     "rot180_hex",
+                                        "rot270_hex",    "flipx_hex",     "flipy_hex",
+                                        "flipplus1_hex", "flipminus1_hex"};
 
 struct Vector {
   std::map<std::string, std::string> f;
@@ -38,7 +39,8 @@ std::vector<Vector> load(const fs::path& csv) {
   std::vector<Vector> out;
   for (std::size_t i = 1; i < rows.size(); ++i) {
     Vector v;
-    for (std::size_t c = 0; c < rows[0].size() && c < rows[i].size(); ++c) v.f[rows[0][c]] = rows[i][c];
+    for (std::size_t c = 0; c < rows[0].size() && c < rows[i].size(); ++c)
+      v.f[rows[0][c]] = rows[i][c];
     out.push_back(std::move(v));
   }
   return out;
@@ -83,12 +85,14 @@ bool check_vector(const fs::path& root, const Vector& v, bool product_path, Tall
     auto decoded = decode_luma(bytes, DecodeOptions{.exact = true});
     REQUIRE_MESSAGE(decoded.has_value(), file.string(), ": ", decoded.error().message);
     luma = std::move(decoded.value().luma);
-    cv::Mat probe = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
-                                 cv::IMREAD_UNCHANGED);
+    cv::Mat probe = cv::imdecode(
+        cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
+        cv::IMREAD_UNCHANGED);
     grey = probe.channels() == 1;
   } else {
-    cv::Mat m = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
-                             cv::IMREAD_UNCHANGED);
+    cv::Mat m = cv::imdecode(
+        cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
+        cv::IMREAD_UNCHANGED);
     REQUIRE_MESSAGE(!m.empty(), file.string());
     if (m.depth() != CV_8U) m.convertTo(m, CV_8U, 1.0 / 257.0);
     grey = m.channels() == 1;
@@ -100,13 +104,18 @@ bool check_vector(const fs::path& root, const Vector& v, bool product_path, Tall
   const PdqResult single = pdq_hash(luma.view());
   const PdqDihedralResult dih = pdq_hash_dihedral(luma.view());
   const std::string want = expected_original(v, grey);
-  const int quality = std::stoi(grey && v["luma_path"] != "grey" && !v["alt_quality"].empty() ? v["alt_quality"] : v["quality"]);
-  const bool strict = v["set"] == "lossless" || v["set"] == "synthetic" || v["opencv_identical"] == "yes";
+  const int quality =
+      std::stoi(grey && v["luma_path"] != "grey" && !v["alt_quality"].empty() ? v["alt_quality"]
+                                                                              : v["quality"]);
+  const bool strict =
+      v["set"] == "lossless" || v["set"] == "synthetic" || v["opencv_identical"] == "yes";
 
   ++t.files;
-  bool exact = to_hex(single.hash) == want && single.quality == quality && dih.quality == std::stoi(v["dih_quality"]);
+  bool exact = to_hex(single.hash) == want && single.quality == quality &&
+               dih.quality == std::stoi(v["dih_quality"]);
   // The alt (grey/RGB) path only publishes the original hash; dihedral columns are for luma_path.
-  const bool dihedral_comparable = !(grey && v["luma_path"] != "grey" && v["alt_luma_path"] == "grey");
+  const bool dihedral_comparable =
+      !(grey && v["luma_path"] != "grey" && v["alt_luma_path"] == "grey");
   if (dihedral_comparable) {
     for (int d = 0; d < kDihedralCount; ++d)
       exact = exact && to_hex(dih.hashes[static_cast<std::size_t>(d)]) == v[kDihedralColumns[d]];
@@ -117,13 +126,16 @@ bool check_vector(const fs::path& root, const Vector& v, bool product_path, Tall
   }
   if (strict) {
     ++t.failed;
-    MESSAGE(file.string(), ": got ", to_hex(single.hash), " q", single.quality, ", want ", want, " q", quality);
+    MESSAGE(file.string(), ": got ", to_hex(single.hash), " q", single.quality, ", want ", want,
+            " q", quality);
     return false;
   }
   const int distance = hamming(single.hash, *parse_hash256(want));
   const bool ok = quality < 80 || distance <= 10;
-  if (ok) ++t.within;
-  else ++t.failed;
+  if (ok)
+    ++t.within;
+  else
+    ++t.failed;
   return ok;
 }
 
@@ -133,8 +145,9 @@ void run_set(const fs::path& root, bool product_path, const char* label) {
     CAPTURE(v["file"]);
     CHECK(check_vector(root, v, product_path, t));
   }
-  std::printf("pdq conformance (%s, %s): %d files, %d bit-exact, %d within tolerance, %d failed\n", label,
-              product_path ? "decode_luma exact" : "hashing core", t.files, t.exact, t.within, t.failed);
+  std::printf("pdq conformance (%s, %s): %d files, %d bit-exact, %d within tolerance, %d failed\n",
+              label, product_path ? "decode_luma exact" : "hashing core", t.files, t.exact,
+              t.within, t.failed);
   CHECK(t.files > 0);
 }
 
@@ -151,7 +164,8 @@ TEST_CASE("decode_luma in exact mode + pdq reproduces the reference on the bundl
 TEST_CASE("pdq conformance on the whole ../shared/pdq-vectors set, when present") {
   const auto shared = residue::test::shared_dir();
   if (!shared || !fs::exists(*shared / "pdq-vectors" / "expected.csv")) {
-    std::printf("pdq conformance: ../shared/pdq-vectors not present, ran the bundled subset only\n");
+    std::printf(
+        "pdq conformance: ../shared/pdq-vectors not present, ran the bundled subset only\n");
     return;
   }
   run_set(*shared / "pdq-vectors", false, "full set");
@@ -176,7 +190,8 @@ TEST_CASE("separable (fast) PDQ downscale stays within the fidelity budget of th
   int worst = 0;
   for (const auto& v : load(residue::test::data_dir() / "pdq" / "expected.csv")) {
     if (v["set"] == "synthetic") continue;  // flat and 1-D images get their bits from rounding
-    cv::Mat m = cv::imread((residue::test::data_dir() / "pdq" / v["file"]).string(), cv::IMREAD_UNCHANGED);
+    cv::Mat m =
+        cv::imread((residue::test::data_dir() / "pdq" / v["file"]).string(), cv::IMREAD_UNCHANGED);
     REQUIRE(!m.empty());
     const LumaImage luma = luma_from_mat(m);
     const PdqResult ref = pdq_hash(luma.view(), PdqDownscale::reference);
@@ -190,8 +205,8 @@ TEST_CASE("separable (fast) PDQ downscale stays within the fidelity budget of th
   REQUIRE(distances.size() >= 20);
   std::sort(distances.begin(), distances.end());
   const int median = distances[distances.size() / 2];
-  std::printf("separable vs reference PDQ on %zu bundled photos: median %d bits, max %d bits\n", distances.size(), median,
-              worst);
+  std::printf("separable vs reference PDQ on %zu bundled photos: median %d bits, max %d bits\n",
+              distances.size(), median, worst);
   CHECK(median <= 2);
   CHECK(worst <= 10);
 }

@@ -13,7 +13,8 @@ using namespace residue;
 namespace {
 
 // A raster of n x n pixels whose DCT-II (orthonormal, frequencies first_freq..first_freq+k-1 in
-// each direction) is coeff(u, v), plus a constant offset: pixel = offset + sum c(u,v) b_u(y) b_v(x).
+// each direction) is coeff(u, v), plus a constant offset: pixel = offset + sum c(u,v) b_u(y)
+// b_v(x).
 template <class Coeff>
 LumaImage from_dct(int n, int k, int first_freq, double offset, Coeff coeff) {
   LumaImage img(n, n);
@@ -41,14 +42,34 @@ LumaImage transform(const LumaImage& in, Dihedral d) {
     for (int j = 0; j < n; ++j) {
       int si = i, sj = j;
       switch (d) {
-        case Dihedral::original: break;
-        case Dihedral::rot90: si = j; sj = n - 1 - i; break;
-        case Dihedral::rot180: si = n - 1 - i; sj = n - 1 - j; break;
-        case Dihedral::rot270: si = n - 1 - j; sj = i; break;
-        case Dihedral::flip_x: si = n - 1 - i; break;
-        case Dihedral::flip_y: sj = n - 1 - j; break;
-        case Dihedral::flip_plus1: si = j; sj = i; break;
-        case Dihedral::flip_minus1: si = n - 1 - j; sj = n - 1 - i; break;
+        case Dihedral::original:
+          break;
+        case Dihedral::rot90:
+          si = j;
+          sj = n - 1 - i;
+          break;
+        case Dihedral::rot180:
+          si = n - 1 - i;
+          sj = n - 1 - j;
+          break;
+        case Dihedral::rot270:
+          si = n - 1 - j;
+          sj = i;
+          break;
+        case Dihedral::flip_x:
+          si = n - 1 - i;
+          break;
+        case Dihedral::flip_y:
+          sj = n - 1 - j;
+          break;
+        case Dihedral::flip_plus1:
+          si = j;
+          sj = i;
+          break;
+        case Dihedral::flip_minus1:
+          si = n - 1 - j;
+          sj = n - 1 - i;
+          break;
       }
       out.at(j, i) = in.pixels[static_cast<std::size_t>(si * n + sj)];
     }
@@ -66,7 +87,8 @@ LumaImage noise(int w, int h, unsigned seed) {
 
 }  // namespace
 
-TEST_CASE("pdq of a 64x64 raster built from 256 distinct DCT coefficients sets exactly the upper half") {
+TEST_CASE(
+    "pdq of a 64x64 raster built from 256 distinct DCT coefficients sets exactly the upper half") {
   // Coefficient for PDQ bit k = i*16+j (frequencies i+1, j+1) is k - 127.5. The lower median of
   // 256 values is the 128th smallest, k = 127 (-0.5); bits with value > -0.5 are k = 128..255, so
   // the upper 128 bits are set: the hex (most significant first) is 32 'f' then 32 '0'.
@@ -109,7 +131,8 @@ TEST_CASE("pdq is deterministic and views with a stride hash like packed rasters
   const auto img = noise(300, 200, 3);
   LumaImage padded(320, 200);
   for (int y = 0; y < 200; ++y)
-    for (int x = 0; x < 300; ++x) padded.at(x, y) = img.pixels[static_cast<std::size_t>(y * 300 + x)];
+    for (int x = 0; x < 300; ++x)
+      padded.at(x, y) = img.pixels[static_cast<std::size_t>(y * 300 + x)];
   const LumaView strided{padded.pixels.data(), 300, 200, 320};
   CHECK(pdq_hash(img.view()).hash == pdq_hash(strided).hash);
   CHECK(pdq_hash(img.view()).hash == pdq_hash(img.view()).hash);
@@ -120,7 +143,8 @@ TEST_CASE("phash of a 32x32 raster built from 64 distinct low DCT coefficients")
   // Coefficient (u, v) is u*8+v for all but DC, which is 4096 (a mean of 128). Sorted: 1..63,
   // 4096; the lower median (32nd smallest) is 32. Set bits: value > 32, i.e. k = 33..63 and the
   // DC bit 0: 0xfffffffe00000001.
-  const auto img = from_dct(32, 8, 0, 0.0, [](int u, int v) { return u + v == 0 ? 4096.0 : u * 8 + v; });
+  const auto img =
+      from_dct(32, 8, 0, 0.0, [](int u, int v) { return u + v == 0 ? 4096.0 : u * 8 + v; });
   CHECK(to_hex(phash(img.view())) == "fffffffe00000001");
 }
 
@@ -130,15 +154,18 @@ TEST_CASE("phash dihedral variants equal the pHash of the transformed pixels") {
   const auto variants = phash_dihedral(img.view());
   for (int t = 0; t < kDihedralCount; ++t) {
     CAPTURE(t);
-    CHECK(variants[static_cast<std::size_t>(t)] == phash(transform(img, static_cast<Dihedral>(t)).view()));
+    CHECK(variants[static_cast<std::size_t>(t)] ==
+          phash(transform(img, static_cast<Dihedral>(t)).view()));
   }
 }
 
 TEST_CASE("phash of a mirrored larger image equals the flip_y variant (area resize is symmetric)") {
   const auto img = noise(96, 96, 11);
   const auto variants = phash_dihedral(img.view());
-  CHECK(hamming(variants[static_cast<std::size_t>(Dihedral::flip_y)], phash(transform(img, Dihedral::flip_y).view())) <= 2);
-  CHECK(hamming(variants[static_cast<std::size_t>(Dihedral::rot90)], phash(transform(img, Dihedral::rot90).view())) <= 2);
+  CHECK(hamming(variants[static_cast<std::size_t>(Dihedral::flip_y)],
+                phash(transform(img, Dihedral::flip_y).view())) <= 2);
+  CHECK(hamming(variants[static_cast<std::size_t>(Dihedral::rot90)],
+                phash(transform(img, Dihedral::rot90).view())) <= 2);
 }
 
 TEST_CASE("phash of an empty raster is zero and tiny rasters still hash") {

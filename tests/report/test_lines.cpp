@@ -12,8 +12,8 @@ TEST_CASE("json_quote escapes quotes, backslashes and control characters") {
 TEST_CASE("json_quote keeps valid UTF-8 and escapes invalid bytes so the output is valid JSON") {
   CHECK(json_quote("caf\xc3\xa9.jpg") == "\"caf\xc3\xa9.jpg\"");
   CHECK(json_quote("bad\xff\xfe.jpg") == "\"bad\\u00ff\\u00fe.jpg\"");
-  CHECK(json_quote("\xc3") == "\"\\u00c3\"");          // truncated sequence
-  CHECK(json_quote("\xc0\xaf") == "\"\\u00c0\\u00af\"");  // overlong encoding of '/'
+  CHECK(json_quote("\xc3") == "\"\\u00c3\"");                        // truncated sequence
+  CHECK(json_quote("\xc0\xaf") == "\"\\u00c0\\u00af\"");             // overlong encoding of '/'
   CHECK(json_quote("\xed\xa0\x80") == "\"\\u00ed\\u00a0\\u0080\"");  // UTF-16 surrogate
 }
 
@@ -38,5 +38,6 @@ TEST_CASE("hash lines for ok and failed records") {
   bad.locator = "x.jpg";
   bad.error = ItemError{ErrorCode::truncated, "JPEG data ends before the end-of-image marker"};
   CHECK(error_line(bad) == "x.jpg: truncated: JPEG data ends before the end-of-image marker");
-  CHECK(hash_json_line(bad).find("\"error\":{\"code\":\"truncated\",\"message\":\"JPEG data ends") != std::string::npos);
+  CHECK(hash_json_line(bad).find(
+            "\"error\":{\"code\":\"truncated\",\"message\":\"JPEG data ends") != std::string::npos);
 }

@@ -17,12 +17,15 @@ void make_tree(const TempDir& t) {
   fs::create_directories(t / "good");
   for (const auto& e : fs::directory_iterator(residue::test::data_dir() / "samples"))
     fs::copy_file(e.path(), t / "good" / e.path().filename());
-  auto jpeg = residue::test::read_bytes(residue::test::data_dir() / "samples" / "python3-skimage__rocket.jpg");
+  auto jpeg = residue::test::read_bytes(residue::test::data_dir() / "samples" /
+                                        "python3-skimage__rocket.jpg");
   fs::create_directories(t / "bad");
   residue::test::write_bytes(t / "bad" / "empty.jpg", {});
-  residue::test::write_bytes(t / "bad" / "truncated.jpg", std::vector<std::uint8_t>(jpeg.begin(), jpeg.begin() + 5000));
+  residue::test::write_bytes(t / "bad" / "truncated.jpg",
+                             std::vector<std::uint8_t>(jpeg.begin(), jpeg.begin() + 5000));
   const std::string text = "this is not an image";
-  residue::test::write_bytes(t / "bad" / "text.png", std::vector<std::uint8_t>(text.begin(), text.end()));
+  residue::test::write_bytes(t / "bad" / "text.png",
+                             std::vector<std::uint8_t>(text.begin(), text.end()));
 }
 
 std::vector<ItemRecord> run(const TempDir& t, int threads, ScanStats* stats = nullptr) {
@@ -74,7 +77,8 @@ TEST_CASE("bad files become error records with codes and the run goes on") {
 }
 
 TEST_CASE("hash_bytes records the sha256 of the bytes and the oriented size") {
-  auto bytes = residue::test::read_bytes(residue::test::data_dir() / "samples" / "python3-skimage__rocket.jpg");
+  auto bytes = residue::test::read_bytes(residue::test::data_dir() / "samples" /
+                                         "python3-skimage__rocket.jpg");
   const ItemRecord r = hash_bytes("rocket.jpg", bytes, DecodeOptions{}, true);
   REQUIRE(r.ok());
   CHECK(r.sha256 == sha256(bytes));
@@ -87,15 +91,18 @@ TEST_CASE("hash_bytes records the sha256 of the bytes and the oriented size") {
 }
 
 TEST_CASE("invalid options are run errors") {
-  CHECK_THROWS_AS(scan_roots({}, ScanOptions{.threads = -1}, [](const ScanResult&) {}), residue::Error);
-  CHECK_THROWS_AS(scan_roots({}, ScanOptions{.tokens_per_thread = 0}, [](const ScanResult&) {}), residue::Error);
+  CHECK_THROWS_AS(scan_roots({}, ScanOptions{.threads = -1}, [](const ScanResult&) {}),
+                  residue::Error);
+  CHECK_THROWS_AS(scan_roots({}, ScanOptions{.tokens_per_thread = 0}, [](const ScanResult&) {}),
+                  residue::Error);
 }
 
 TEST_CASE("only_images skips files that neither sniff nor are named like images") {
   TempDir t;
   make_tree(t);
   const std::string meta = "{\"label\": 3}";
-  residue::test::write_bytes(t / "good" / "000001.json", std::vector<std::uint8_t>(meta.begin(), meta.end()));
+  residue::test::write_bytes(t / "good" / "000001.json",
+                             std::vector<std::uint8_t>(meta.begin(), meta.end()));
   ScanStats stats;
   const auto records = run(t, 2, &stats);
   for (const auto& r : records) CHECK(r.locator.find(".json") == std::string::npos);
@@ -111,7 +118,8 @@ TEST_CASE("a sink that throws stops the pipeline and the exception reaches the c
   int calls = 0;
   CHECK_THROWS_AS(scan_roots(roots, ScanOptions{.threads = 2},
                              [&](const ScanResult&) {
-                               if (++calls == 3) throw residue::Error("disk full", __FILE__, __LINE__);
+                               if (++calls == 3)
+                                 throw residue::Error("disk full", __FILE__, __LINE__);
                              }),
                   residue::Error);
   CHECK(calls == 3);

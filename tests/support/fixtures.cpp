@@ -11,7 +11,8 @@ namespace residue::test {
 namespace fs = std::filesystem;
 
 fs::path data_dir() {
-  if (const char* env = std::getenv("RESIDUE_TEST_DATA"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("RESIDUE_TEST_DATA"); env != nullptr && *env != '\0')
+    return env;
   return fs::path(__FILE__).parent_path().parent_path() / "data";
 }
 
@@ -35,7 +36,8 @@ std::vector<std::uint8_t> read_bytes(const fs::path& p) {
 
 void write_bytes(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + p.string());
 }
 
@@ -55,7 +57,8 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   // Tests may have removed permissions; restore them so removal works.
-  for (auto it = fs::recursive_directory_iterator(path_, fs::directory_options::skip_permission_denied, ec);
+  for (auto it = fs::recursive_directory_iterator(
+           path_, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
   }

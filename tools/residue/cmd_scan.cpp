@@ -39,7 +39,8 @@ std::string json_list(const std::vector<std::string>& v) {
 
 std::string describe_errors(const std::map<ErrorCode, std::uint64_t>& by_code) {
   std::string s;
-  for (const auto& [code, n] : by_code) s += fmt::format("{}{}: {}", s.empty() ? "" : ", ", to_string(code), n);
+  for (const auto& [code, n] : by_code)
+    s += fmt::format("{}{}: {}", s.empty() ? "" : ", ", to_string(code), n);
   return s;
 }
 
@@ -71,7 +72,8 @@ int run_scan(const ScanArgs& a) {
     seen.insert(f.path);
     resuming = nullptr;
     const auto it = states.find(f.path);
-    if (it == states.end() || it->second.size != f.size || it->second.mtime_ns != f.mtime_ns) return false;
+    if (it == states.end() || it->second.size != f.size || it->second.mtime_ns != f.mtime_ns)
+      return false;
     if (it->second.kind != std::string(to_string(kind))) return false;
     if (!a.rehash && it->second.complete) return true;
     if (!a.rehash) {
@@ -83,12 +85,14 @@ int run_scan(const ScanArgs& a) {
     return resuming != nullptr && resuming->contains(std::string(locator));
   };
 
-  Progress progress(a.quiet, a.quiet || !stderr_is_terminal() ? 0 : total_bytes(a.roots, options.source.walk));
+  Progress progress(
+      a.quiet, a.quiet || !stderr_is_terminal() ? 0 : total_bytes(a.roots, options.source.walk));
   options.progress = [&](const ScanStats& s) { progress.update(s); };
 
   const std::int64_t run_id = catalog.begin_run(
-      json_list(a.roots), fmt::format("{{\"exact\":{},\"rehash\":{},\"follow_symlinks\":{},\"excludes\":{}}}", a.exact,
-                                      a.rehash, a.follow_symlinks, json_list(a.excludes)));
+      json_list(a.roots),
+      fmt::format("{{\"exact\":{},\"rehash\":{},\"follow_symlinks\":{},\"excludes\":{}}}", a.exact,
+                  a.rehash, a.follow_symlinks, json_list(a.excludes)));
 
   const ScanStats stats = scan_roots(a.roots, options, [&](const ScanResult& r) {
     const std::string kind(to_string(r.container_kind));
@@ -104,8 +108,8 @@ int run_scan(const ScanArgs& a) {
     }
     const bool in_container = r.container_kind != ContainerKind::none;
     const std::string& file = r.file.path.empty() ? r.record.locator : r.file.path;
-    catalog.put_item(r.record, file, in_container ? r.file.path : std::string(), kind, r.file.mtime_ns, r.file.size,
-                     run_id);
+    catalog.put_item(r.record, file, in_container ? r.file.path : std::string(), kind,
+                     r.file.mtime_ns, r.file.size, run_id);
     if (!r.record.ok() && !a.quiet) {
       progress.clear();
       err_line(error_line(r.record));
@@ -125,11 +129,13 @@ int run_scan(const ScanArgs& a) {
   progress.clear();
 
   const double secs = stats.seconds > 0 ? stats.seconds : 1e-9;
-  err_line(fmt::format("scan: {} items in {:.1f} s ({:.0f} items/s, {:.1f} MB/s): {} ok, {} failed; {} unchanged "
-                       "files skipped, {} resumed members skipped, {} non-image files skipped, {} items gone",
-                       stats.items, stats.seconds, static_cast<double>(stats.items) / secs,
-                       static_cast<double>(stats.stream.bytes_consumed) / 1e6 / secs, stats.ok, stats.failed,
-                       stats.stream.skipped_unchanged, stats.stream.skipped_done, stats.stream.skipped_not_items, gone));
+  err_line(fmt::format(
+      "scan: {} items in {:.1f} s ({:.0f} items/s, {:.1f} MB/s): {} ok, {} failed; {} unchanged "
+      "files skipped, {} resumed members skipped, {} non-image files skipped, {} items gone",
+      stats.items, stats.seconds, static_cast<double>(stats.items) / secs,
+      static_cast<double>(stats.stream.bytes_consumed) / 1e6 / secs, stats.ok, stats.failed,
+      stats.stream.skipped_unchanged, stats.stream.skipped_done, stats.stream.skipped_not_items,
+      gone));
   if (stats.failed > 0) {
     err_line(fmt::format("scan: errors by code: {}", describe_errors(stats.errors_by_code)));
     return kExitItemsFailed;
@@ -141,14 +147,19 @@ int run_scan(const ScanArgs& a) {
 
 Runner add_scan_command(CLI::App& app) {
   auto args = std::make_shared<ScanArgs>();
-  CLI::App* cmd = app.add_subcommand("scan", "Scan mirrors (folders, tar/zip, TSV-base64, RecordIO) into a catalog");
+  CLI::App* cmd = app.add_subcommand(
+      "scan", "Scan mirrors (folders, tar/zip, TSV-base64, RecordIO) into a catalog");
   cmd->footer(
-      "Every image found becomes one row of the catalog (a SQLite database): its locator, container,\n"
+      "Every image found becomes one row of the catalog (a SQLite database): its locator, "
+      "container,\n"
       "size, SHA-256, format, size in pixels, PDQ hash and quality, pHash, and its status.\n"
       "\n"
-      "Containers are read where they are, never extracted: tar (also .tar.gz, .tar.zst; WebDataset\n"
-      "shards, where only image members are items), zip, TSV files with base64 images (as MS-Celeb-1M\n"
-      "shipped them; the image column is detected, or given with --tsv-column), and MXNet RecordIO .rec\n"
+      "Containers are read where they are, never extracted: tar (also .tar.gz, .tar.zst; "
+      "WebDataset\n"
+      "shards, where only image members are items), zip, TSV files with base64 images (as "
+      "MS-Celeb-1M\n"
+      "shipped them; the image column is detected, or given with --tsv-column), and MXNet RecordIO "
+      ".rec\n"
       "files (as InsightFace ships MS1M, Glint, WebFace). They are recognised by content.\n"
       "\n"
       "Locators name items the same way everywhere, built from the root as you give it:\n"
@@ -159,20 +170,29 @@ Runner add_scan_command(CLI::App& app) {
       "`residue cat LOCATOR` writes an item's bytes back out.\n"
       "\n"
       "Incremental: a rescan skips plain files and containers whose size and mtime are unchanged\n"
-      "(unless --rehash), marks vanished items as gone and adds new ones. Use the same spelling of the\n"
-      "roots each time. Killing a scan at any moment leaves a valid catalog; running the same command\n"
+      "(unless --rehash), marks vanished items as gone and adds new ones. Use the same spelling of "
+      "the\n"
+      "roots each time. Killing a scan at any moment leaves a valid catalog; running the same "
+      "command\n"
       "again finishes the work without redoing what was committed.\n"
       "\n"
-      "Bad files never stop a scan: each becomes an error row with a code and message (and a line on\n"
+      "Bad files never stop a scan: each becomes an error row with a code and message (and a line "
+      "on\n"
       "stderr unless --quiet). Exit status: 0 all items hashed, 1 some items failed, 2 fatal (bad\n"
-      "flags, a catalog that is not a residue catalog or is from a newer version: left untouched).");
+      "flags, a catalog that is not a residue catalog or is from a newer version: left "
+      "untouched).");
   cmd->add_option("roots", args->roots, "Folders, archives and files to scan")->required();
   cmd->add_option("--catalog", args->catalog, "Catalog database to create or update")->required();
-  cmd->add_option("-j,--threads", args->threads, "Worker threads (0 = one per core)")->default_val(0)->check(CLI::Range(0, 1024));
-  cmd->add_option("--exclude", args->excludes, "Skip paths matching this glob (path or base name); repeatable");
-  cmd->add_option("--tsv-column", args->tsv_column, "0-based column of the base64 image in TSV files (default: detect)")
+  cmd->add_option("-j,--threads", args->threads, "Worker threads (0 = one per core)")
+      ->default_val(0)
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--exclude", args->excludes,
+                  "Skip paths matching this glob (path or base name); repeatable");
+  cmd->add_option("--tsv-column", args->tsv_column,
+                  "0-based column of the base64 image in TSV files (default: detect)")
       ->check(CLI::Range(0, 1000));
-  cmd->add_option("--batch", args->batch, "Items per catalog transaction (also committed at least every second)")
+  cmd->add_option("--batch", args->batch,
+                  "Items per catalog transaction (also committed at least every second)")
       ->default_val(1000)
       ->check(CLI::Range(1, 1000000));
   cmd->add_flag("--rehash", args->rehash, "Hash everything again, even unchanged files");

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   residue::tune_allocator_for_batch_work();
   CLI::App app{
       "residue: finds every copy or near-copy of withdrawn images in dataset mirrors.\n"
-      "Exit status: 0 success, 1 finished but some items failed, 2 fatal error (bad flags, unusable input).",
+      "Exit status: 0 success, 1 finished but some items failed, 2 fatal error (bad flags, "
+      "unusable input).",
       "residue"};
   app.set_version_flag("--version", std::string("residue ") + RESIDUE_VERSION);
   app.require_subcommand(1);
@@ -49,11 +50,17 @@ int main(int argc, char** argv) {
   } catch (const BrokenPipe&) {
     return kExitOk;
   } catch (const residue::Error& e) {
-    try { flush_out(); } catch (const BrokenPipe&) {}
+    try {
+      flush_out();
+    } catch (const BrokenPipe&) {
+    }
     err_line(e.what());
     return kExitFatal;
   } catch (const std::exception& e) {
-    try { flush_out(); } catch (const BrokenPipe&) {}
+    try {
+      flush_out();
+    } catch (const BrokenPipe&) {
+    }
     err_line(std::string("fatal: ") + e.what());
     return kExitFatal;
   }

@@ -29,7 +29,9 @@ void write_all(int fd, std::string_view data) {
 
 }  // namespace
 
-void install_signal_policy() { std::signal(SIGPIPE, SIG_IGN); }
+void install_signal_policy() {
+  std::signal(SIGPIPE, SIG_IGN);
+}
 
 void out_line(std::string_view line) {
   auto& b = out_buffer();

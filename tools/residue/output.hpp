@@ -10,9 +10,9 @@ namespace residue::tool {
 struct BrokenPipe {};
 
 void install_signal_policy();  // ignore SIGPIPE so writes return EPIPE instead of killing us
-void out_line(std::string_view line);  // stdout, buffered
+void out_line(std::string_view line);    // stdout, buffered
 void out_bytes(std::string_view bytes);  // stdout, buffered, as is
-void err_line(std::string_view line);  // stderr, unbuffered, prefixed with "residue: "
+void err_line(std::string_view line);    // stderr, unbuffered, prefixed with "residue: "
 void flush_out();
 
 }  // namespace residue::tool

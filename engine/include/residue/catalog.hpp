@@ -40,11 +40,11 @@ struct FileState {
 };
 
 struct RunSummary {
-  std::uint64_t items = 0;      // items hashed or failed in this run
+  std::uint64_t items = 0;  // items hashed or failed in this run
   std::uint64_t ok = 0;
   std::uint64_t failed = 0;
-  std::uint64_t skipped = 0;    // unchanged files and containers skipped
-  std::uint64_t gone = 0;       // items marked gone
+  std::uint64_t skipped = 0;  // unchanged files and containers skipped
+  std::uint64_t gone = 0;     // items marked gone
   std::uint64_t bytes = 0;
 };
 

@@ -1,8 +1,8 @@
 // residue/core.hpp: the vocabulary every layer shares.
 //
-// Hash values (Hash64 for pHash, Hash256 for PDQ, Sha256 for exact copies) with their text forms and
-// Hamming distance; ErrorCode + Outcome<T>, the channel for per-item failures (a corrupt file is
-// data, not an exception); residue::Error for run-level failures (bad flags, unusable catalog),
+// Hash values (Hash64 for pHash, Hash256 for PDQ, Sha256 for exact copies) with their text forms
+// and Hamming distance; ErrorCode + Outcome<T>, the channel for per-item failures (a corrupt file
+// is data, not an exception); residue::Error for run-level failures (bad flags, unusable catalog),
 // thrown from setup code and caught only in tools/; and LumaImage / LumaView, the float luminance
 // raster that decode/ produces and hash/ consumes.
 // Everything here is a value type: thread-compatible, no globals, no I/O. Uses only std.
@@ -42,7 +42,9 @@ struct Hash256 {
   [[nodiscard]] bool bit(int k) const noexcept {
     return (words[static_cast<std::size_t>(k >> 6)] >> (k & 63)) & 1U;
   }
-  void set_bit(int k) noexcept { words[static_cast<std::size_t>(k >> 6)] |= std::uint64_t{1} << (k & 63); }
+  void set_bit(int k) noexcept {
+    words[static_cast<std::size_t>(k >> 6)] |= std::uint64_t{1} << (k & 63);
+  }
   [[nodiscard]] int popcount() const noexcept {
     int n = 0;
     for (auto w : words) n += std::popcount(w);
@@ -56,7 +58,9 @@ struct Sha256 {
   friend auto operator<=>(const Sha256&, const Sha256&) = default;
 };
 
-[[nodiscard]] inline int hamming(Hash64 a, Hash64 b) noexcept { return std::popcount(a.bits ^ b.bits); }
+[[nodiscard]] inline int hamming(Hash64 a, Hash64 b) noexcept {
+  return std::popcount(a.bits ^ b.bits);
+}
 [[nodiscard]] inline int hamming(const Hash256& a, const Hash256& b) noexcept {
   int n = 0;
   for (std::size_t i = 0; i < 4; ++i) n += std::popcount(a.words[i] ^ b.words[i]);
@@ -77,11 +81,11 @@ struct Sha256 {
 /// The 8 dihedral transforms, in the PDQ reference's order. Rotations are counter-clockwise.
 enum class Dihedral : std::uint8_t {
   original = 0,
-  rot90 = 1,    // rotate 90 degrees counter-clockwise
+  rot90 = 1,  // rotate 90 degrees counter-clockwise
   rot180 = 2,
-  rot270 = 3,   // rotate 90 degrees clockwise
-  flip_x = 4,   // top and bottom swap (vertical flip)
-  flip_y = 5,   // left and right swap (mirror)
+  rot270 = 3,       // rotate 90 degrees clockwise
+  flip_x = 4,       // top and bottom swap (vertical flip)
+  flip_y = 5,       // left and right swap (mirror)
   flip_plus1 = 6,   // transpose
   flip_minus1 = 7,  // anti-transpose
 };
@@ -94,15 +98,15 @@ inline constexpr int kDihedralCount = 8;
 /// Why one item could not be processed. Stable numeric values: they are stored in catalogs.
 enum class ErrorCode : std::uint16_t {
   ok = 0,
-  io_error = 1,          // open/read failed (permission denied, vanished, I/O error)
-  empty = 2,             // zero bytes
-  unsupported = 3,       // not an image format residue decodes (magic bytes unknown)
-  truncated = 4,         // header or data ends early
-  corrupt = 5,           // the format is known but the data is invalid
-  too_large = 6,         // dimensions above the pixel cap (pixel bomb), refused before allocation
-  out_of_memory = 7,     // allocation failed while decoding
-  too_small = 8,         // decoded but below the minimum hashable size (informative only)
-  internal = 9,          // an unexpected exception was caught at a layer boundary
+  io_error = 1,       // open/read failed (permission denied, vanished, I/O error)
+  empty = 2,          // zero bytes
+  unsupported = 3,    // not an image format residue decodes (magic bytes unknown)
+  truncated = 4,      // header or data ends early
+  corrupt = 5,        // the format is known but the data is invalid
+  too_large = 6,      // dimensions above the pixel cap (pixel bomb), refused before allocation
+  out_of_memory = 7,  // allocation failed while decoding
+  too_small = 8,      // decoded but below the minimum hashable size (informative only)
+  internal = 9,       // an unexpected exception was caught at a layer boundary
 };
 [[nodiscard]] std::string_view to_string(ErrorCode c) noexcept;
 
@@ -118,8 +122,8 @@ struct ItemError {
 template <class T>
 class [[nodiscard]] Outcome {
  public:
-  Outcome(T value) : v_(std::move(value)) {}                       // NOLINT: implicit by design
-  Outcome(ItemError error) : v_(std::move(error)) {}               // NOLINT: implicit by design
+  Outcome(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
+  Outcome(ItemError error) : v_(std::move(error)) {}  // NOLINT: implicit by design
   Outcome(ErrorCode code, std::string message) : v_(ItemError{code, std::move(message)}) {}
 
   [[nodiscard]] bool has_value() const noexcept { return v_.index() == 0; }
@@ -168,12 +172,12 @@ enum class ImageFormat : std::uint8_t { unknown = 0, jpeg, png, webp, bmp, tiff,
 /// Everything residue learns about one item: where it is, what it is, its hashes, or why it failed.
 /// Crosses layers (scan produces it, report and catalog consume it).
 struct ItemRecord {
-  std::string locator;   // the item's path (or container locator), as the user's roots spell it
+  std::string locator;     // the item's path (or container locator), as the user's roots spell it
   std::uint64_t size = 0;  // bytes
   ImageFormat format = ImageFormat::unknown;
-  int width = 0;          // oriented full-resolution size (what a viewer shows)
+  int width = 0;  // oriented full-resolution size (what a viewer shows)
   int height = 0;
-  int scale_denom = 1;    // decode scale used for hashing (1 = full resolution)
+  int scale_denom = 1;  // decode scale used for hashing (1 = full resolution)
   Sha256 sha256;
   bool has_sha256 = false;
   Hash256 pdq;
@@ -217,10 +221,12 @@ struct LumaImage {
   std::vector<float> pixels;
 
   LumaImage() = default;
-  LumaImage(int w, int h) : width(w), height(h), pixels(static_cast<std::size_t>(w) * static_cast<std::size_t>(h)) {}
+  LumaImage(int w, int h)
+      : width(w), height(h), pixels(static_cast<std::size_t>(w) * static_cast<std::size_t>(h)) {}
   [[nodiscard]] LumaView view() const noexcept { return {pixels.data(), width, height, width}; }
   [[nodiscard]] float& at(int x, int y) noexcept {
-    return pixels[static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)];
+    return pixels[static_cast<std::size_t>(y) * static_cast<std::size_t>(width) +
+                  static_cast<std::size_t>(x)];
   }
 };
 

@@ -23,13 +23,17 @@ namespace residue {
 /// What the header says, read without decoding pixels.
 struct ImageInfo {
   ImageFormat format = ImageFormat::unknown;
-  int stored_width = 0;   // as stored in the file, before orientation
+  int stored_width = 0;  // as stored in the file, before orientation
   int stored_height = 0;
-  int orientation = 1;    // EXIF orientation 1..8 (1 = as stored); 1 when absent or invalid
+  int orientation = 1;       // EXIF orientation 1..8 (1 = as stored); 1 when absent or invalid
   bool progressive = false;  // JPEG only
   /// Size a viewer shows: stored size, swapped for orientations 5..8.
-  [[nodiscard]] int width() const noexcept { return orientation >= 5 ? stored_height : stored_width; }
-  [[nodiscard]] int height() const noexcept { return orientation >= 5 ? stored_width : stored_height; }
+  [[nodiscard]] int width() const noexcept {
+    return orientation >= 5 ? stored_height : stored_width;
+  }
+  [[nodiscard]] int height() const noexcept {
+    return orientation >= 5 ? stored_width : stored_height;
+  }
 };
 
 /// Parses the header (and EXIF orientation where the format carries it). Errors: empty,

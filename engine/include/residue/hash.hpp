@@ -57,7 +57,7 @@ enum class PdqDownscale : std::uint8_t { reference, separable };
 struct ImageHashes {
   PdqResult pdq;
   Hash64 phash;
-  std::array<Hash256, kDihedralCount> pdq_dihedral{};  // filled when requested
+  std::array<Hash256, kDihedralCount> pdq_dihedral{};   // filled when requested
   std::array<Hash64, kDihedralCount> phash_dihedral{};  // filled when requested
   bool has_dihedral = false;
 };

@@ -42,7 +42,7 @@ struct ScanOptions {
 struct ScanResult {
   SourceEvent event = SourceEvent::item;
   ItemRecord record;
-  FileInfo file;               // the plain file, or the container holding the item
+  FileInfo file;  // the plain file, or the container holding the item
   ContainerKind container_kind = ContainerKind::none;
 };
 
@@ -50,9 +50,9 @@ struct ScanStats {
   std::uint64_t items = 0;
   std::uint64_t ok = 0;
   std::uint64_t failed = 0;
-  std::uint64_t bytes = 0;      // bytes of the items processed
+  std::uint64_t bytes = 0;  // bytes of the items processed
   std::map<ErrorCode, std::uint64_t> errors_by_code;
-  StreamCounts stream{};        // walk counters: skipped files, containers, bytes consumed
+  StreamCounts stream{};  // walk counters: skipped files, containers, bytes consumed
   double seconds = 0.0;
 };
 
@@ -61,7 +61,8 @@ struct ScanStats {
                                     const DecodeOptions& decode, bool dihedral) noexcept;
 
 /// Whether a name and first bytes look like an image: known magic bytes or an image extension.
-[[nodiscard]] bool looks_like_image(std::string_view name, std::span<const std::uint8_t> head) noexcept;
+[[nodiscard]] bool looks_like_image(std::string_view name,
+                                    std::span<const std::uint8_t> head) noexcept;
 
 /// Runs the pipeline over the roots; `sink` is called serially, in stream order, once per item and
 /// container marker. Throws residue::Error only for run-level problems (bad options), or rethrows

@@ -20,7 +20,9 @@ using detail::Stmt;
 
 constexpr const char* kApplication = "residue";
 
-const char* role_name(DatabaseRole r) { return r == DatabaseRole::bank ? "bank" : "catalog"; }
+const char* role_name(DatabaseRole r) {
+  return r == DatabaseRole::bank ? "bank" : "catalog";
+}
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE residue_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -82,31 +84,39 @@ bool under_root(const std::string& path, const std::string& root) {
   return path.size() > root.size() && path.starts_with(root) && path[root.size()] == '/';
 }
 
-std::span<const std::uint8_t> bytes_of(const auto& array) { return {array.data(), array.size()}; }
+std::span<const std::uint8_t> bytes_of(const auto& array) {
+  return {array.data(), array.size()};
+}
 
 // PDQ hashes are stored as 32 bytes in the order of their hex form (most significant first), so
 // the blob reads the same as the text on any platform.
 std::array<std::uint8_t, 32> pdq_blob(const Hash256& h) {
   std::array<std::uint8_t, 32> b{};
-  for (std::size_t i = 0; i < 32; ++i) b[i] = static_cast<std::uint8_t>(h.words[3 - i / 8] >> (56 - 8 * (i % 8)));
+  for (std::size_t i = 0; i < 32; ++i)
+    b[i] = static_cast<std::uint8_t>(h.words[3 - i / 8] >> (56 - 8 * (i % 8)));
   return b;
 }
 Hash256 pdq_from_blob(std::span<const std::uint8_t> b) {
   Hash256 h;
   if (b.size() != 32) return h;
-  for (std::size_t i = 0; i < 32; ++i) h.words[3 - i / 8] |= std::uint64_t{b[i]} << (56 - 8 * (i % 8));
+  for (std::size_t i = 0; i < 32; ++i)
+    h.words[3 - i / 8] |= std::uint64_t{b[i]} << (56 - 8 * (i % 8));
   return h;
 }
 
 constexpr const char* kUpsertItem =
-    "INSERT INTO items(locator, file, container, kind, size, mtime_ns, sha256, format, width, height, pdq, "
+    "INSERT INTO items(locator, file, container, kind, size, mtime_ns, sha256, format, width, "
+    "height, pdq, "
     "quality, phash, status, error, scanned_at, run_id, gone) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0) "
-    "ON CONFLICT(locator) DO UPDATE SET file=?2, container=?3, kind=?4, size=?5, mtime_ns=?6, sha256=?7, "
-    "format=?8, width=?9, height=?10, pdq=?11, quality=?12, phash=?13, status=?14, error=?15, scanned_at=?16, "
+    "ON CONFLICT(locator) DO UPDATE SET file=?2, container=?3, kind=?4, size=?5, mtime_ns=?6, "
+    "sha256=?7, "
+    "format=?8, width=?9, height=?10, pdq=?11, quality=?12, phash=?13, status=?14, error=?15, "
+    "scanned_at=?16, "
     "run_id=?17, gone=0";
 constexpr const char* kUpsertFile =
-    "INSERT INTO files(path, kind, size, mtime_ns, complete, run_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+    "INSERT INTO files(path, kind, size, mtime_ns, complete, run_id) VALUES(?1, ?2, ?3, ?4, ?5, "
+    "?6) "
     "ON CONFLICT(path) DO UPDATE SET kind=?2, size=?3, mtime_ns=?4, complete=?5, run_id=?6";
 
 // Creates a database with the schema under a temporary name and renames it into place, so a
@@ -122,7 +132,9 @@ void create_database(const std::string& path, DatabaseRole role) {
     Stmt put(db, "INSERT INTO residue_meta(key, value) VALUES(?, ?)");
     put.bind(1, std::string_view("application")).bind(2, std::string_view(kApplication)).run();
     put.bind(1, std::string_view("role")).bind(2, std::string_view(role_name(role))).run();
-    put.bind(1, std::string_view("schema_version")).bind(2, std::to_string(kCatalogSchemaVersion)).run();
+    put.bind(1, std::string_view("schema_version"))
+        .bind(2, std::to_string(kCatalogSchemaVersion))
+        .run();
     put.bind(1, std::string_view("created_at")).bind(2, now_utc()).run();
     db.exec("COMMIT");
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");  // everything in the main file before the rename
@@ -153,10 +165,11 @@ struct Catalog::Impl {
   int batch_size = 1000;
   int batch_items = 0;
   std::chrono::steady_clock::time_point batch_started;
-  std::string now;  // timestamp for rows of the current batch
+  std::string now;                                 // timestamp for rows of the current batch
   std::unique_ptr<Stmt> upsert_item, upsert_file;  // prepared once, on first write
 
-  Impl(const std::string& path, bool ro, bool create, DatabaseRole r) : db(path, ro, create), role(r), read_only(ro) {}
+  Impl(const std::string& path, bool ro, bool create, DatabaseRole r)
+      : db(path, ro, create), role(r), read_only(ro) {}
 
   void begin() {
     if (in_transaction) return;
@@ -174,7 +187,9 @@ struct Catalog::Impl {
   void maybe_commit() {
     ++batch_items;
     // Commit by count, and at least every second so a kill loses little work.
-    if (batch_items >= batch_size || std::chrono::steady_clock::now() - batch_started > std::chrono::seconds(1)) commit();
+    if (batch_items >= batch_size ||
+        std::chrono::steady_clock::now() - batch_started > std::chrono::seconds(1))
+      commit();
   }
 };
 
@@ -182,7 +197,8 @@ Catalog::Catalog(const std::string& path, Mode mode, DatabaseRole role) {
   const bool read_only = mode == Mode::read_only;
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
-  if (!exists && read_only) RESIDUE_THROW(path + ": no such " + role_name(role) + " (" + std::strerror(errno) + ")");
+  if (!exists && read_only)
+    RESIDUE_THROW(path + ": no such " + role_name(role) + " (" + std::strerror(errno) + ")");
   if (exists && !S_ISREG(st.st_mode)) RESIDUE_THROW(path + ": not a regular file");
   if (!exists) create_database(path, role);
   impl_ = std::make_unique<Impl>(path, read_only, /*create=*/false, role);
@@ -199,9 +215,12 @@ Catalog::Catalog(const std::string& path, Mode mode, DatabaseRole role) {
       Stmt meta(db, "SELECT key, value FROM residue_meta");
       while (meta.step()) {
         const std::string key = meta.text(0);
-        if (key == "application") application = meta.text(1);
-        else if (key == "role") file_role = meta.text(1);
-        else if (key == "schema_version") version = std::atoi(meta.text(1).c_str());
+        if (key == "application")
+          application = meta.text(1);
+        else if (key == "role")
+          file_role = meta.text(1);
+        else if (key == "schema_version")
+          version = std::atoi(meta.text(1).c_str());
       }
     } catch (const Error& e) {
       if (std::string_view(e.what()).find("residue_meta") != std::string_view::npos) throw;
@@ -211,7 +230,8 @@ Catalog::Catalog(const std::string& path, Mode mode, DatabaseRole role) {
     if (file_role != role_name(role))
       RESIDUE_THROW(path + ": is a residue " + file_role + ", not a " + role_name(role));
     if (version > kCatalogSchemaVersion)
-      RESIDUE_THROW(path + ": schema version " + std::to_string(version) + " is newer than this residue supports (" +
+      RESIDUE_THROW(path + ": schema version " + std::to_string(version) +
+                    " is newer than this residue supports (" +
                     std::to_string(kCatalogSchemaVersion) + "); upgrade residue");
     if (version < 1) RESIDUE_THROW(not_ours + " (bad schema version)");
   }
@@ -228,11 +248,14 @@ Catalog::~Catalog() {
   }
 }
 
-const std::string& Catalog::path() const noexcept { return impl_->db.path(); }
+const std::string& Catalog::path() const noexcept {
+  return impl_->db.path();
+}
 
 std::int64_t Catalog::begin_run(std::string_view roots_json, std::string_view options_json) {
   impl_->commit();
-  Stmt s(impl_->db, "INSERT INTO runs(started_at, status, roots, options) VALUES(?, 'running', ?, ?)");
+  Stmt s(impl_->db,
+         "INSERT INTO runs(started_at, status, roots, options) VALUES(?, 'running', ?, ?)");
   s.bind(1, now_utc()).bind(2, roots_json).bind(3, options_json).run();
   return sqlite3_last_insert_rowid(impl_->db.get());
 }
@@ -240,11 +263,15 @@ std::int64_t Catalog::begin_run(std::string_view roots_json, std::string_view op
 void Catalog::finish_run(std::int64_t run_id, const RunSummary& m, std::string_view status) {
   impl_->commit();
   Stmt s(impl_->db,
-         "UPDATE runs SET finished_at=?, status=?, items=?, ok=?, failed=?, skipped=?, gone=?, bytes=? WHERE id=?");
+         "UPDATE runs SET finished_at=?, status=?, items=?, ok=?, failed=?, skipped=?, gone=?, "
+         "bytes=? WHERE id=?");
   s.bind(1, now_utc()).bind(2, status);
   s.bind(3, static_cast<std::int64_t>(m.items)).bind(4, static_cast<std::int64_t>(m.ok));
   s.bind(5, static_cast<std::int64_t>(m.failed)).bind(6, static_cast<std::int64_t>(m.skipped));
-  s.bind(7, static_cast<std::int64_t>(m.gone)).bind(8, static_cast<std::int64_t>(m.bytes)).bind(9, run_id).run();
+  s.bind(7, static_cast<std::int64_t>(m.gone))
+      .bind(8, static_cast<std::int64_t>(m.bytes))
+      .bind(9, run_id)
+      .run();
 }
 
 std::unordered_map<std::string, FileState> Catalog::load_file_states() {
@@ -252,7 +279,8 @@ std::unordered_map<std::string, FileState> Catalog::load_file_states() {
   std::unordered_map<std::string, FileState> out;
   Stmt s(impl_->db, "SELECT path, kind, size, mtime_ns, complete FROM files");
   while (s.step()) {
-    out.emplace(s.text(0), FileState{s.text(1), static_cast<std::uint64_t>(s.int64(2)), s.int64(3), s.int64(4) != 0});
+    out.emplace(s.text(0), FileState{s.text(1), static_cast<std::uint64_t>(s.int64(2)), s.int64(3),
+                                     s.int64(4) != 0});
   }
   return out;
 }
@@ -278,8 +306,10 @@ void Catalog::put_item(const ItemRecord& r, std::string_view file_path, std::str
   Stmt& s = *im.upsert_item;
   s.bind_blob(1, r.locator).bind_blob(2, file_path).bind_blob(3, container).bind(4, kind);
   s.bind(5, static_cast<std::int64_t>(r.size)).bind(6, file_mtime_ns);
-  if (r.has_sha256) s.bind_blob(7, bytes_of(r.sha256.bytes));
-  else s.bind_null(7);
+  if (r.has_sha256)
+    s.bind_blob(7, bytes_of(r.sha256.bytes));
+  else
+    s.bind_null(7);
   s.bind(8, to_string(r.format)).bind(9, std::int64_t{r.width}).bind(10, std::int64_t{r.height});
   if (r.ok()) {
     s.bind_blob(11, bytes_of(pdq_blob(r.pdq))).bind(13, static_cast<std::int64_t>(r.phash.bits));
@@ -288,20 +318,24 @@ void Catalog::put_item(const ItemRecord& r, std::string_view file_path, std::str
   }
   s.bind(12, std::int64_t{r.quality});
   s.bind(14, static_cast<std::int64_t>(r.ok() ? ErrorCode::ok : r.error->code));
-  if (r.ok()) s.bind_null(15);
-  else s.bind(15, r.error->message);
+  if (r.ok())
+    s.bind_null(15);
+  else
+    s.bind(15, r.error->message);
   s.bind(16, im.now).bind(17, run_id).run();
 
   if (container.empty()) {
     Stmt& f = *im.upsert_file;
-    f.bind_blob(1, file_path).bind(2, std::string_view("file")).bind(3, static_cast<std::int64_t>(file_size));
+    f.bind_blob(1, file_path)
+        .bind(2, std::string_view("file"))
+        .bind(3, static_cast<std::int64_t>(file_size));
     f.bind(4, file_mtime_ns).bind(5, std::int64_t{1}).bind(6, run_id).run();
   }
   im.maybe_commit();
 }
 
-void Catalog::put_container(std::string_view path, std::string_view kind, std::uint64_t size, std::int64_t mtime_ns,
-                            bool complete, std::int64_t run_id) {
+void Catalog::put_container(std::string_view path, std::string_view kind, std::uint64_t size,
+                            std::int64_t mtime_ns, bool complete, std::int64_t run_id) {
   Impl& im = *impl_;
   im.begin();
   if (!complete) {
@@ -309,7 +343,8 @@ void Catalog::put_container(std::string_view path, std::string_view kind, std::u
     // are still valid, so they count as seen by this run.
     Stmt prev(im.db, "SELECT size, mtime_ns FROM files WHERE path=?");
     prev.bind_blob(1, path);
-    if (prev.step() && static_cast<std::uint64_t>(prev.int64(0)) == size && prev.int64(1) == mtime_ns) {
+    if (prev.step() && static_cast<std::uint64_t>(prev.int64(0)) == size &&
+        prev.int64(1) == mtime_ns) {
       Stmt bump(im.db, "UPDATE items SET run_id=? WHERE file=? AND gone=0");
       bump.bind(1, run_id).bind_blob(2, path).run();
     }
@@ -354,8 +389,12 @@ std::uint64_t Catalog::mark_unseen_gone(const std::vector<std::string>& roots,
   return gone;
 }
 
-void Catalog::commit() { impl_->commit(); }
-void Catalog::set_batch_size(int items) noexcept { impl_->batch_size = items < 1 ? 1 : items; }
+void Catalog::commit() {
+  impl_->commit();
+}
+void Catalog::set_batch_size(int items) noexcept {
+  impl_->batch_size = items < 1 ? 1 : items;
+}
 
 CatalogStats Catalog::stats() {
   impl_->commit();
@@ -367,7 +406,8 @@ CatalogStats Catalog::stats() {
   }
   {
     Stmt s(db, "SELECT status, count(*) FROM items WHERE gone=0 GROUP BY status");
-    while (s.step()) st.by_status[error_code_name(s.int64(0))] = static_cast<std::uint64_t>(s.int64(1));
+    while (s.step())
+      st.by_status[error_code_name(s.int64(0))] = static_cast<std::uint64_t>(s.int64(1));
   }
   {
     Stmt s(db, "SELECT format, count(*) FROM items WHERE gone=0 AND status=0 GROUP BY format");

@@ -16,7 +16,9 @@ Db::Db(const std::string& path, bool read_only, bool create) : path_(path) {
   sqlite3_extended_result_codes(db_, 1);
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
 
 void Db::fail(const std::string& what) const {
   RESIDUE_THROW(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
@@ -32,26 +34,32 @@ void Db::exec(const char* sql) {
 }
 
 Stmt::Stmt(Db& db, const char* sql) : db_(db) {
-  if (sqlite3_prepare_v2(db.get(), sql, -1, &s_, nullptr) != SQLITE_OK) db.fail("cannot prepare statement");
+  if (sqlite3_prepare_v2(db.get(), sql, -1, &s_, nullptr) != SQLITE_OK)
+    db.fail("cannot prepare statement");
 }
 
-Stmt::~Stmt() { sqlite3_finalize(s_); }
+Stmt::~Stmt() {
+  sqlite3_finalize(s_);
+}
 
 Stmt& Stmt::bind(int i, std::int64_t v) {
   if (sqlite3_bind_int64(s_, i, v) != SQLITE_OK) db_.fail("bind");
   return *this;
 }
 Stmt& Stmt::bind(int i, std::string_view text) {
-  if (sqlite3_bind_text64(s_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) != SQLITE_OK)
+  if (sqlite3_bind_text64(s_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) !=
+      SQLITE_OK)
     db_.fail("bind");
   return *this;
 }
 Stmt& Stmt::bind_blob(int i, std::span<const std::uint8_t> bytes) {
-  if (sqlite3_bind_blob64(s_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT) != SQLITE_OK) db_.fail("bind");
+  if (sqlite3_bind_blob64(s_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT) != SQLITE_OK)
+    db_.fail("bind");
   return *this;
 }
 Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
-  return bind_blob(i, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  return bind_blob(i, std::span<const std::uint8_t>(
+                          reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 Stmt& Stmt::bind_null(int i) {
   if (sqlite3_bind_null(s_, i) != SQLITE_OK) db_.fail("bind");
@@ -76,7 +84,9 @@ void Stmt::reset() {
   sqlite3_clear_bindings(s_);
 }
 
-std::int64_t Stmt::int64(int col) const { return sqlite3_column_int64(s_, col); }
+std::int64_t Stmt::int64(int col) const {
+  return sqlite3_column_int64(s_, col);
+}
 std::string Stmt::text(int col) const {
   const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
   const int n = sqlite3_column_bytes(s_, col);
@@ -87,6 +97,8 @@ std::span<const std::uint8_t> Stmt::blob(int col) const {
   const int n = sqlite3_column_bytes(s_, col);
   return {p, p ? static_cast<std::size_t>(n) : 0};
 }
-bool Stmt::is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+bool Stmt::is_null(int col) const {
+  return sqlite3_column_type(s_, col) == SQLITE_NULL;
+}
 
 }  // namespace residue::detail

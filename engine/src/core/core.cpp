@@ -33,7 +33,8 @@ std::string to_hex(const Hash256& h) {
 
 std::string to_hex(Hash64 h) {
   std::string s(16, '0');
-  for (int k = 0; k < 16; ++k) s[static_cast<std::size_t>(k)] = kHexDigits[(h.bits >> ((15 - k) * 4)) & 0xF];
+  for (int k = 0; k < 16; ++k)
+    s[static_cast<std::size_t>(k)] = kHexDigits[(h.bits >> ((15 - k) * 4)) & 0xF];
   return s;
 }
 
@@ -54,7 +55,8 @@ std::optional<Hash256> parse_hash256(std::string_view hex) {
     const int v = hex_value(hex[static_cast<std::size_t>(k)]);
     if (v < 0) return std::nullopt;
     const int nibble_index = 63 - k;
-    h.words[static_cast<std::size_t>(nibble_index / 16)] |= static_cast<std::uint64_t>(v) << ((nibble_index % 16) * 4);
+    h.words[static_cast<std::size_t>(nibble_index / 16)] |= static_cast<std::uint64_t>(v)
+                                                            << ((nibble_index % 16) * 4);
   }
   return h;
 }
@@ -84,30 +86,48 @@ std::optional<Sha256> parse_sha256(std::string_view hex) {
 
 std::string_view to_string(Dihedral d) noexcept {
   switch (d) {
-    case Dihedral::original: return "original";
-    case Dihedral::rot90: return "rot90";
-    case Dihedral::rot180: return "rot180";
-    case Dihedral::rot270: return "rot270";
-    case Dihedral::flip_x: return "flipx";
-    case Dihedral::flip_y: return "flipy";
-    case Dihedral::flip_plus1: return "flipplus1";
-    case Dihedral::flip_minus1: return "flipminus1";
+    case Dihedral::original:
+      return "original";
+    case Dihedral::rot90:
+      return "rot90";
+    case Dihedral::rot180:
+      return "rot180";
+    case Dihedral::rot270:
+      return "rot270";
+    case Dihedral::flip_x:
+      return "flipx";
+    case Dihedral::flip_y:
+      return "flipy";
+    case Dihedral::flip_plus1:
+      return "flipplus1";
+    case Dihedral::flip_minus1:
+      return "flipminus1";
   }
   return "?";
 }
 
 std::string_view to_string(ErrorCode c) noexcept {
   switch (c) {
-    case ErrorCode::ok: return "ok";
-    case ErrorCode::io_error: return "io_error";
-    case ErrorCode::empty: return "empty";
-    case ErrorCode::unsupported: return "unsupported";
-    case ErrorCode::truncated: return "truncated";
-    case ErrorCode::corrupt: return "corrupt";
-    case ErrorCode::too_large: return "too_large";
-    case ErrorCode::out_of_memory: return "out_of_memory";
-    case ErrorCode::too_small: return "too_small";
-    case ErrorCode::internal: return "internal";
+    case ErrorCode::ok:
+      return "ok";
+    case ErrorCode::io_error:
+      return "io_error";
+    case ErrorCode::empty:
+      return "empty";
+    case ErrorCode::unsupported:
+      return "unsupported";
+    case ErrorCode::truncated:
+      return "truncated";
+    case ErrorCode::corrupt:
+      return "corrupt";
+    case ErrorCode::too_large:
+      return "too_large";
+    case ErrorCode::out_of_memory:
+      return "out_of_memory";
+    case ErrorCode::too_small:
+      return "too_small";
+    case ErrorCode::internal:
+      return "internal";
   }
   return "unknown";
 }
@@ -125,14 +145,22 @@ void assert_fail(const char* expr, const char* file, int line) noexcept {
 namespace residue {
 std::string_view to_string(ImageFormat f) noexcept {
   switch (f) {
-    case ImageFormat::unknown: return "unknown";
-    case ImageFormat::jpeg: return "jpeg";
-    case ImageFormat::png: return "png";
-    case ImageFormat::webp: return "webp";
-    case ImageFormat::bmp: return "bmp";
-    case ImageFormat::tiff: return "tiff";
-    case ImageFormat::gif: return "gif";
-    case ImageFormat::pnm: return "pnm";
+    case ImageFormat::unknown:
+      return "unknown";
+    case ImageFormat::jpeg:
+      return "jpeg";
+    case ImageFormat::png:
+      return "png";
+    case ImageFormat::webp:
+      return "webp";
+    case ImageFormat::bmp:
+      return "bmp";
+    case ImageFormat::tiff:
+      return "tiff";
+    case ImageFormat::gif:
+      return "gif";
+    case ImageFormat::pnm:
+      return "pnm";
   }
   return "unknown";
 }

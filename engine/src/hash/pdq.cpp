@@ -51,13 +51,16 @@ const DctMatrix& dct_matrix() {
   return m;
 }
 
-int jarosz_window(int dimension) { return (dimension + 2 * kDown - 1) / (2 * kDown); }
+int jarosz_window(int dimension) {
+  return (dimension + 2 * kDown - 1) / (2 * kDown);
+}
 
 // The reference's 1-D box filter, run on `lanes` independent vectors at once. Element t of lane l
 // is at offset t * step + l * lane_stride. `sums` has room for `lanes` floats.
 template <bool kContiguousLanes>
 void box_lanes(const float* __restrict in, float* __restrict out, int length, int lanes,
-               std::ptrdiff_t step, std::ptrdiff_t lane_stride, int window, float* __restrict sums) {
+               std::ptrdiff_t step, std::ptrdiff_t lane_stride, int window,
+               float* __restrict sums) {
   const int half = (window + 2) / 2;
   const int phase1 = half - 1;
   const int phase2 = window - half + 1;
@@ -124,7 +127,8 @@ void blur_and_decimate(LumaView luma, Buffer64& out) {
   auto a = std::make_unique_for_overwrite<float[]>(n);
   auto b = std::make_unique_for_overwrite<float[]>(n);
   auto sums = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(cols));
-  for (int y = 0; y < rows; ++y) std::copy_n(luma.row(y), cols, a.get() + static_cast<std::ptrdiff_t>(y) * cols);
+  for (int y = 0; y < rows; ++y)
+    std::copy_n(luma.row(y), cols, a.get() + static_cast<std::ptrdiff_t>(y) * cols);
   const int window_along_rows = jarosz_window(cols);
   const int window_along_cols = jarosz_window(rows);
   for (int pass = 0; pass < 2; ++pass) {
@@ -135,7 +139,8 @@ void blur_and_decimate(LumaView luma, Buffer64& out) {
     const int y = static_cast<int>(((i + 0.5) * rows) / kDown);
     for (int j = 0; j < kDown; ++j) {
       const int x = static_cast<int>(((j + 0.5) * cols) / kDown);
-      out[i][j] = a[static_cast<std::size_t>(y) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(x)];
+      out[i][j] = a[static_cast<std::size_t>(y) * static_cast<std::size_t>(cols) +
+                    static_cast<std::size_t>(x)];
     }
   }
 }
@@ -192,7 +197,9 @@ Hash256 bits_from_dct(const Buffer16& c) {
   return h;
 }
 
-bool hashable(LumaView luma) { return luma.width >= kPdqMinDimension && luma.height >= kPdqMinDimension; }
+bool hashable(LumaView luma) {
+  return luma.width >= kPdqMinDimension && luma.height >= kPdqMinDimension;
+}
 
 // Shared core: 64x64 image (blurred and decimated unless `skip_64` and the input is 64x64),
 // quality, and the 16x16 DCT.

@@ -78,7 +78,9 @@ Hash64 bits_from_low(const Low& c) {
   return h;
 }
 
-bool empty(LumaView luma) { return luma.width <= 0 || luma.height <= 0 || luma.data == nullptr; }
+bool empty(LumaView luma) {
+  return luma.width <= 0 || luma.height <= 0 || luma.data == nullptr;
+}
 
 }  // namespace
 

@@ -31,7 +31,8 @@ AxisWeights area_weights(int n, int outputs) {
     const int last = std::min(n - 1, static_cast<int>(std::ceil(hi)) - 1);
     std::vector<double> taps;
     for (int i = first; i <= last; ++i)
-      taps.push_back(std::max(0.0, std::min(hi, i + 1.0) - std::max(lo, static_cast<double>(i))) / cell);
+      taps.push_back(std::max(0.0, std::min(hi, i + 1.0) - std::max(lo, static_cast<double>(i))) /
+                     cell);
     append(w, first, taps);
   }
   return w;
@@ -66,7 +67,8 @@ AxisWeights pdq_blur_sample_weights(int n, int outputs) {
 
 void resample(LumaView luma, const AxisWeights& wy, const AxisWeights& wx, float* out) {
   const int cols = luma.width;
-  std::vector<float> tmp(static_cast<std::size_t>(wy.outputs) * static_cast<std::size_t>(cols), 0.0f);
+  std::vector<float> tmp(static_cast<std::size_t>(wy.outputs) * static_cast<std::size_t>(cols),
+                         0.0f);
   for (int o = 0; o < wy.outputs; ++o) {
     float* __restrict acc = tmp.data() + static_cast<std::ptrdiff_t>(o) * cols;
     const auto oi = static_cast<std::size_t>(o);

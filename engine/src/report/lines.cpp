@@ -13,10 +13,17 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   if (b0 < 0x80) return 1;
   std::size_t n = 0;
   std::uint32_t cp = 0;
-  if ((b0 & 0xE0) == 0xC0) { n = 2; cp = b0 & 0x1Fu; }
-  else if ((b0 & 0xF0) == 0xE0) { n = 3; cp = b0 & 0x0Fu; }
-  else if ((b0 & 0xF8) == 0xF0) { n = 4; cp = b0 & 0x07u; }
-  else return 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    n = 2;
+    cp = b0 & 0x1Fu;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    n = 3;
+    cp = b0 & 0x0Fu;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    n = 4;
+    cp = b0 & 0x07u;
+  } else
+    return 0;
   if (i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k) {
     const auto b = static_cast<unsigned char>(s[i + k]);
@@ -32,7 +39,8 @@ void append_hash_map(std::string& out, const char* key, const auto& hashes) {
   out += fmt::format(",\"{}\":{{", key);
   for (int d = 0; d < kDihedralCount; ++d) {
     if (d > 0) out += ',';
-    out += fmt::format("\"{}\":\"{}\"", to_string(static_cast<Dihedral>(d)), to_hex(hashes[static_cast<std::size_t>(d)]));
+    out += fmt::format("\"{}\":\"{}\"", to_string(static_cast<Dihedral>(d)),
+                       to_hex(hashes[static_cast<std::size_t>(d)]));
   }
   out += '}';
 }
@@ -46,12 +54,28 @@ std::string json_quote(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x20 || c == 0x7F) {
       out += fmt::format("\\u{:04x}", c);
@@ -60,7 +84,8 @@ std::string json_quote(std::string_view s) {
     }
     const std::size_t n = utf8_sequence(s, i);
     if (n == 0) {
-      out += fmt::format("\\u{:04x}", c);  // not UTF-8: its Latin-1 reading, so the output stays valid
+      out +=
+          fmt::format("\\u{:04x}", c);  // not UTF-8: its Latin-1 reading, so the output stays valid
       ++i;
     } else {
       out.append(s.substr(i, n));
@@ -80,8 +105,10 @@ std::string hash_json_line(const ItemRecord& r) {
   out += fmt::format(",\"size\":{},\"format\":\"{}\"", r.size, to_string(r.format));
   if (r.has_sha256) out += fmt::format(",\"sha256\":\"{}\"", to_hex(r.sha256));
   if (r.ok()) {
-    out += fmt::format(",\"width\":{},\"height\":{},\"decode_scale\":{},\"pdq\":\"{}\",\"quality\":{},\"phash\":\"{}\"",
-                       r.width, r.height, r.scale_denom, to_hex(r.pdq), r.quality, to_hex(r.phash));
+    out += fmt::format(
+        ",\"width\":{},\"height\":{},\"decode_scale\":{},\"pdq\":\"{}\",\"quality\":{},\"phash\":"
+        "\"{}\"",
+        r.width, r.height, r.scale_denom, to_hex(r.pdq), r.quality, to_hex(r.phash));
     if (r.has_dihedral) {
       append_hash_map(out, "pdq_dihedral", r.pdq_dihedral);
       append_hash_map(out, "phash_dihedral", r.phash_dihedral);

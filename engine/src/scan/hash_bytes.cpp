@@ -8,8 +8,8 @@
 
 namespace residue {
 
-ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes, const DecodeOptions& decode,
-                      bool dihedral) noexcept {
+ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
+                      const DecodeOptions& decode, bool dihedral) noexcept {
   ItemRecord r;
   try {
     r.locator = std::move(locator);
@@ -31,7 +31,8 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes, 
     r.width = img.info.width();
     r.height = img.info.height();
     r.scale_denom = img.scale_denom;
-    const ImageHashes h = hash_image(img.luma.view(), HashOptions{.dihedral = dihedral, .exact = decode.exact});
+    const ImageHashes h =
+        hash_image(img.luma.view(), HashOptions{.dihedral = dihedral, .exact = decode.exact});
     r.pdq = h.pdq.hash;
     r.quality = h.pdq.quality;
     r.phash = h.phash;
@@ -41,7 +42,8 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes, 
   } catch (const std::bad_alloc&) {
     r.error = ItemError{ErrorCode::out_of_memory, "out of memory while hashing"};
   } catch (const std::exception& e) {
-    r.error = ItemError{ErrorCode::internal, std::string("unexpected error while hashing: ") + e.what()};
+    r.error =
+        ItemError{ErrorCode::internal, std::string("unexpected error while hashing: ") + e.what()};
   } catch (...) {
     r.error = ItemError{ErrorCode::internal, "unexpected error while hashing"};
   }
@@ -50,12 +52,14 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes, 
 
 bool looks_like_image(std::string_view name, std::span<const std::uint8_t> head) noexcept {
   if (sniff_format(head) != ImageFormat::unknown) return true;
-  static constexpr std::array<std::string_view, 12> kExtensions{".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp",
-                                                                ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".pnm"};
+  static constexpr std::array<std::string_view, 12> kExtensions{".jpg",  ".jpeg", ".jpe", ".png",
+                                                                ".webp", ".bmp",  ".tif", ".tiff",
+                                                                ".gif",  ".ppm",  ".pgm", ".pnm"};
   const auto dot = name.rfind('.');
   if (dot == std::string_view::npos || name.size() - dot > 5) return false;
   std::string ext(name.substr(dot));
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
 }
 

@@ -43,8 +43,9 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
                      const std::function<void(const ScanResult&)>& sink) {
   RESIDUE_THROW_IF_NOT(options.threads >= 0, "threads must be >= 0");
   RESIDUE_THROW_IF_NOT(options.tokens_per_thread >= 1, "tokens_per_thread must be >= 1");
-  const int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   const auto tokens = static_cast<std::size_t>(threads * options.tokens_per_thread);
 
   SourceOptions source = options.source;
@@ -59,7 +60,9 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
   StreamCounts counts_snapshot;
   const auto started = std::chrono::steady_clock::now();
   auto last_progress = started;
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
 
   tbb::task_arena arena(threads);
   arena.execute([&] {
@@ -81,31 +84,32 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
             tbb::make_filter<SourceItem, ScanResult>(
                 tbb::filter_mode::parallel,
                 [&](SourceItem item) -> ScanResult { return process(std::move(item), options); }) &
-            tbb::make_filter<ScanResult, void>(tbb::filter_mode::serial_in_order, [&](const ScanResult& r) {
-              if (r.event == SourceEvent::item) {
-                ++stats.items;
-                stats.bytes += r.record.size;
-                if (r.record.ok()) {
-                  ++stats.ok;
-                } else {
-                  ++stats.failed;
-                  ++stats.errors_by_code[r.record.error->code];
-                }
-              }
-              sink(r);
-              if (options.progress) {
-                const auto now = std::chrono::steady_clock::now();
-                if (now - last_progress >= options.progress_interval) {
-                  last_progress = now;
-                  {
-                    std::lock_guard lock(counts_mutex);
-                    stats.stream = counts_snapshot;
+            tbb::make_filter<ScanResult, void>(
+                tbb::filter_mode::serial_in_order, [&](const ScanResult& r) {
+                  if (r.event == SourceEvent::item) {
+                    ++stats.items;
+                    stats.bytes += r.record.size;
+                    if (r.record.ok()) {
+                      ++stats.ok;
+                    } else {
+                      ++stats.failed;
+                      ++stats.errors_by_code[r.record.error->code];
+                    }
                   }
-                  stats.seconds = elapsed();
-                  options.progress(stats);
-                }
-              }
-            }));
+                  sink(r);
+                  if (options.progress) {
+                    const auto now = std::chrono::steady_clock::now();
+                    if (now - last_progress >= options.progress_interval) {
+                      last_progress = now;
+                      {
+                        std::lock_guard lock(counts_mutex);
+                        stats.stream = counts_snapshot;
+                      }
+                      stats.seconds = elapsed();
+                      options.progress(stats);
+                    }
+                  }
+                }));
   });
   stats.stream = stream.counts();
   stats.seconds = elapsed();
