@@ -163,7 +163,10 @@ int quality_metric(const Buffer64& m) {
   return std::min(gradient_sum / 90, 100);
 }
 
-void dct_64_to_16(const Buffer64& a, Buffer16& out) {
+// Cloned for AVX2 like resample(): each output keeps its sequential sum over k, so every clone
+// gives the reference's bits.
+__attribute__((target_clones("avx2", "default"))) void dct_64_to_16(const Buffer64& a,
+                                                                    Buffer16& out) {
   const DctMatrix& m = dct_matrix();
   float t[kCoeffs][kDown];
   for (int i = 0; i < kCoeffs; ++i) {

@@ -65,7 +65,11 @@ AxisWeights pdq_blur_sample_weights(int n, int outputs) {
   return w;
 }
 
-void resample(LumaView luma, const AxisWeights& wy, const AxisWeights& wx, float* out) {
+// Cloned for AVX2 (8-wide) with a run-time dispatch; every clone does the same float operations
+// per element in the same order (no FMA: -ffp-contract=off), so results do not depend on the CPU.
+__attribute__((target_clones("avx2", "default"))) void resample(LumaView luma,
+                                                                const AxisWeights& wy,
+                                                                const AxisWeights& wx, float* out) {
   const int cols = luma.width;
   std::vector<float> tmp(static_cast<std::size_t>(wy.outputs) * static_cast<std::size_t>(cols),
                          0.0f);
