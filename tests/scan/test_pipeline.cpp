@@ -124,3 +124,22 @@ TEST_CASE("a sink that throws stops the pipeline and the exception reaches the c
                   residue::Error);
   CHECK(calls == 3);
 }
+
+TEST_CASE("fast mode (reduced JPEG decode, folded PDQ filter) stays within 10 bits of exact mode") {
+  // The fidelity budget of issue 2, on the bundled photos that the fast path actually reduces.
+  int reduced = 0;
+  for (const auto& e : fs::directory_iterator(residue::test::data_dir() / "samples")) {
+    const auto bytes = residue::test::read_bytes(e.path());
+    const ItemRecord fast = hash_bytes("x", bytes, DecodeOptions{}, false);
+    const ItemRecord exact = hash_bytes("x", bytes, DecodeOptions{.exact = true}, false);
+    REQUIRE(fast.ok());
+    REQUIRE(exact.ok());
+    CAPTURE(e.path().filename().string());
+    CHECK(exact.scale_denom == 1);
+    if (fast.scale_denom > 1) ++reduced;
+    if (exact.quality >= 80) CHECK(hamming(fast.pdq, exact.pdq) <= 10);
+    CHECK(hamming(fast.phash, exact.phash) <= 6);
+    CHECK(fast.width == exact.width);
+  }
+  CHECK(reduced >= 4);  // the 512x512 and 640x427 JPEGs decode at 1/4 and 1/2
+}

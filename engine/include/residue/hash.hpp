@@ -39,11 +39,24 @@ struct PdqDihedralResult {
 /// banded weights at the sampled points only (equal up to float rounding, much faster).
 enum class PdqDownscale : std::uint8_t { reference, separable };
 
+/// When the raster is a reduced decode (a JPEG decoded at 1/scale in the codec, each raster pixel
+/// about the mean of a scale x scale block of the full image), the full image's size. The
+/// separable downscale then applies PDQ's full-resolution blur and sampling, folded onto the
+/// raster's blocks, instead of the filter PDQ would pick for the smaller raster: the hash stays
+/// close to the full-resolution one (bench/decode_fidelity). Ignored by the reference downscale.
+struct PdqSource {
+  int width = 0;   // 0 = the raster is the full image
+  int height = 0;
+  int scale = 1;   // raster pixel (x, y) covers full pixels [x*scale, (x+1)*scale)
+};
+
 /// The reference's single-hash entry point (a 64x64 input skips blur and decimation).
-[[nodiscard]] PdqResult pdq_hash(LumaView luma, PdqDownscale downscale = PdqDownscale::reference);
+[[nodiscard]] PdqResult pdq_hash(LumaView luma, PdqDownscale downscale = PdqDownscale::reference,
+                                 PdqSource source = {});
 /// The reference's dihedral entry point (always blurs). hashes[0] is the original.
 [[nodiscard]] PdqDihedralResult pdq_hash_dihedral(LumaView luma,
-                                                  PdqDownscale downscale = PdqDownscale::reference);
+                                                  PdqDownscale downscale = PdqDownscale::reference,
+                                                  PdqSource source = {});
 
 /// 64-bit pHash. Bit u*8+v is DCT coefficient (u vertical, v horizontal frequency) > median.
 /// An empty raster hashes to 0.
@@ -64,6 +77,7 @@ struct ImageHashes {
 struct HashOptions {
   bool dihedral = false;  // also the 8 dihedral variants of both hashes
   bool exact = false;     // PDQ with PdqDownscale::reference (else separable)
+  PdqSource source{};     // set when the raster is a reduced decode
 };
 /// PDQ + pHash of one raster.
 [[nodiscard]] ImageHashes hash_image(LumaView luma, const HashOptions& options = {});

@@ -206,13 +206,16 @@ bool hashable(LumaView luma) {
 
 // Shared core: 64x64 image (blurred and decimated unless `skip_64` and the input is 64x64),
 // quality, and the 16x16 DCT.
-int pdq_dct(LumaView luma, bool skip_64, PdqDownscale downscale, Buffer16& coeffs) {
+int pdq_dct(LumaView luma, bool skip_64, PdqDownscale downscale, PdqSource source, Buffer16& coeffs) {
   Buffer64 small;
   if (skip_64 && luma.width == kDown && luma.height == kDown) {
     for (int y = 0; y < kDown; ++y) std::copy_n(luma.row(y), kDown, small[y]);
   } else if (downscale == PdqDownscale::separable) {
-    const auto wy = detail::pdq_blur_sample_weights(luma.height, kDown);
-    const auto wx = detail::pdq_blur_sample_weights(luma.width, kDown);
+    const bool reduced = source.scale > 1 && source.width > luma.width && source.height > luma.height;
+    const auto wy = reduced ? detail::pdq_folded_weights(source.height, source.scale, luma.height, kDown)
+                            : detail::pdq_blur_sample_weights(luma.height, kDown);
+    const auto wx = reduced ? detail::pdq_folded_weights(source.width, source.scale, luma.width, kDown)
+                            : detail::pdq_blur_sample_weights(luma.width, kDown);
     detail::resample(luma, wy, wx, &small[0][0]);
   } else {
     blur_and_decimate(luma, small);
@@ -224,21 +227,21 @@ int pdq_dct(LumaView luma, bool skip_64, PdqDownscale downscale, Buffer16& coeff
 
 }  // namespace
 
-PdqResult pdq_hash(LumaView luma, PdqDownscale downscale) {
+PdqResult pdq_hash(LumaView luma, PdqDownscale downscale, PdqSource source) {
   if (!hashable(luma)) return {};
   Buffer16 coeffs;
   PdqResult r;
-  r.quality = pdq_dct(luma, /*skip_64=*/true, downscale, coeffs);
+  r.quality = pdq_dct(luma, /*skip_64=*/true, downscale, source, coeffs);
   r.hash = bits_from_dct(coeffs);
   return r;
 }
 
-PdqDihedralResult pdq_hash_dihedral(LumaView luma, PdqDownscale downscale) {
+PdqDihedralResult pdq_hash_dihedral(LumaView luma, PdqDownscale downscale, PdqSource source) {
   PdqDihedralResult r;
   if (!hashable(luma)) return r;
   Buffer16 coeffs;
   Buffer16 transformed;
-  r.quality = pdq_dct(luma, /*skip_64=*/false, downscale, coeffs);
+  r.quality = pdq_dct(luma, /*skip_64=*/false, downscale, source, coeffs);
   for (int d = 0; d < kDihedralCount; ++d) {
     detail::dihedral_dct(coeffs, transformed, static_cast<Dihedral>(d), /*first_frequency=*/1);
     r.hashes[static_cast<std::size_t>(d)] = bits_from_dct(transformed);

@@ -31,8 +31,10 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
     r.width = img.info.width();
     r.height = img.info.height();
     r.scale_denom = img.scale_denom;
+    // A reduced decode: PDQ applies the full-resolution filter folded onto the codec's blocks.
+    const PdqSource source{.width = r.width, .height = r.height, .scale = img.scale_denom};
     const ImageHashes h =
-        hash_image(img.luma.view(), HashOptions{.dihedral = dihedral, .exact = decode.exact});
+        hash_image(img.luma.view(), HashOptions{.dihedral = dihedral, .exact = decode.exact, .source = source});
     r.pdq = h.pdq.hash;
     r.quality = h.pdq.quality;
     r.phash = h.phash;
