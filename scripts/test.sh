@@ -17,7 +17,8 @@ step "format check"
 scripts/format.sh --check
 
 step "release build (warnings as errors)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRESIDUE_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRESIDUE_WARNINGS_AS_ERRORS=ON -DRESIDUE_BUILD_TESTS=ON \
+  -DRESIDUE_BUILD_BENCH=ON >/dev/null
 cmake --build build -j"$jobs"
 
 step "tests (release)"
@@ -25,7 +26,7 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 step "unit tests under ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESIDUE_SANITIZE=address,undefined \
-  -DRESIDUE_WARNINGS_AS_ERRORS=ON -DRESIDUE_BUILD_BENCH=OFF >/dev/null
+  -DRESIDUE_WARNINGS_AS_ERRORS=ON -DRESIDUE_BUILD_TESTS=ON -DRESIDUE_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit

@@ -45,9 +45,9 @@ enum class PdqDownscale : std::uint8_t { reference, separable };
 /// raster's blocks, instead of the filter PDQ would pick for the smaller raster: the hash stays
 /// close to the full-resolution one (bench/decode_fidelity). Ignored by the reference downscale.
 struct PdqSource {
-  int width = 0;   // 0 = the raster is the full image
+  int width = 0;  // 0 = the raster is the full image
   int height = 0;
-  int scale = 1;   // raster pixel (x, y) covers full pixels [x*scale, (x+1)*scale)
+  int scale = 1;  // raster pixel (x, y) covers full pixels [x*scale, (x+1)*scale)
 };
 
 /// The reference's single-hash entry point (a 64x64 input skips blur and decimation).

@@ -206,16 +206,20 @@ bool hashable(LumaView luma) {
 
 // Shared core: 64x64 image (blurred and decimated unless `skip_64` and the input is 64x64),
 // quality, and the 16x16 DCT.
-int pdq_dct(LumaView luma, bool skip_64, PdqDownscale downscale, PdqSource source, Buffer16& coeffs) {
+int pdq_dct(LumaView luma, bool skip_64, PdqDownscale downscale, PdqSource source,
+            Buffer16& coeffs) {
   Buffer64 small;
   if (skip_64 && luma.width == kDown && luma.height == kDown) {
     for (int y = 0; y < kDown; ++y) std::copy_n(luma.row(y), kDown, small[y]);
   } else if (downscale == PdqDownscale::separable) {
-    const bool reduced = source.scale > 1 && source.width > luma.width && source.height > luma.height;
-    const auto wy = reduced ? detail::pdq_folded_weights(source.height, source.scale, luma.height, kDown)
-                            : detail::pdq_blur_sample_weights(luma.height, kDown);
-    const auto wx = reduced ? detail::pdq_folded_weights(source.width, source.scale, luma.width, kDown)
-                            : detail::pdq_blur_sample_weights(luma.width, kDown);
+    const bool reduced =
+        source.scale > 1 && source.width > luma.width && source.height > luma.height;
+    const auto wy =
+        reduced ? detail::pdq_folded_weights(source.height, source.scale, luma.height, kDown)
+                : detail::pdq_blur_sample_weights(luma.height, kDown);
+    const auto wx = reduced
+                        ? detail::pdq_folded_weights(source.width, source.scale, luma.width, kDown)
+                        : detail::pdq_blur_sample_weights(luma.width, kDown);
     detail::resample(luma, wy, wx, &small[0][0]);
   } else {
     blur_and_decimate(luma, small);

@@ -67,7 +67,10 @@ AxisWeights pdq_blur_sample_weights(int n, int outputs) {
 
 // Cloned for AVX2 (8-wide) with a run-time dispatch; every clone does the same float operations
 // per element in the same order (no FMA: -ffp-contract=off), so results do not depend on the CPU.
-__attribute__((target_clones("avx2", "default"))) AxisWeights pdq_folded_weights(int n_full, int scale, int n_reduced, int outputs) {
+__attribute__((target_clones("avx2", "default"))) AxisWeights pdq_folded_weights(int n_full,
+                                                                                 int scale,
+                                                                                 int n_reduced,
+                                                                                 int outputs) {
   const AxisWeights full = pdq_blur_sample_weights(n_full, outputs);
   AxisWeights w;
   w.outputs = outputs;
@@ -80,16 +83,15 @@ __attribute__((target_clones("avx2", "default"))) AxisWeights pdq_folded_weights
     std::vector<double> taps(static_cast<std::size_t>(last - first + 1), 0.0);
     for (int t = 0; t < full.count[oi]; ++t) {
       const int k = std::min(n_reduced - 1, (first_full + t) / scale);
-      taps[static_cast<std::size_t>(k - first)] += full.weights[static_cast<std::size_t>(full.offset[oi] + t)];
+      taps[static_cast<std::size_t>(k - first)] +=
+          full.weights[static_cast<std::size_t>(full.offset[oi] + t)];
     }
     append(w, first, taps);
   }
   return w;
 }
 
-void resample(LumaView luma,
-                                                                const AxisWeights& wy,
-                                                                const AxisWeights& wx, float* out) {
+void resample(LumaView luma, const AxisWeights& wy, const AxisWeights& wx, float* out) {
   const int cols = luma.width;
   std::vector<float> tmp(static_cast<std::size_t>(wy.outputs) * static_cast<std::size_t>(cols),
                          0.0f);

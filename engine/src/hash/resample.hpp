@@ -31,8 +31,8 @@ AxisWeights area_weights(int n, int outputs);
 AxisWeights pdq_blur_sample_weights(int n, int outputs);
 
 /// The same full-resolution weights for an image of n_full samples, folded onto a reduced raster of
-/// n_reduced samples where sample k covers full samples [k*scale, (k+1)*scale): each full-resolution
-/// tap adds its weight to the reduced sample that holds it.
+/// n_reduced samples where sample k covers full samples [k*scale, (k+1)*scale): each
+/// full-resolution tap adds its weight to the reduced sample that holds it.
 AxisWeights pdq_folded_weights(int n_full, int scale, int n_reduced, int outputs);
 
 /// out (wy.outputs x wx.outputs, row-major) = Wy * luma * Wx^T, accumulated in float.

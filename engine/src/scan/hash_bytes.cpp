@@ -34,7 +34,8 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
     // A reduced decode: PDQ applies the full-resolution filter folded onto the codec's blocks.
     const PdqSource source{.width = r.width, .height = r.height, .scale = img.scale_denom};
     const ImageHashes h =
-        hash_image(img.luma.view(), HashOptions{.dihedral = dihedral, .exact = decode.exact, .source = source});
+        hash_image(img.luma.view(),
+                   HashOptions{.dihedral = dihedral, .exact = decode.exact, .source = source});
     r.pdq = h.pdq.hash;
     r.quality = h.pdq.quality;
     r.phash = h.phash;
