@@ -1,11 +1,14 @@
 // The scan pipeline: serial source (ItemStream) -> parallel bytes + hash -> serial in-order sink.
 // The stream is pulled inside the first filter, so walking and container streaming advance only
 // as fast as tokens come back: memory stays bounded by threads * tokens_per_thread items.
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "residue/scan.hpp"
@@ -64,6 +67,11 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
 
+  // More threads than cores is the user's call (slow disks); raise TBB's worker limit for the
+  // run instead of letting TBB ignore the request with a warning on stderr.
+  std::optional<tbb::global_control> allow;
+  if (threads > tbb::info::default_concurrency())
+    allow.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
   tbb::task_arena arena(threads);
   arena.execute([&] {
     tbb::parallel_pipeline(
