@@ -138,7 +138,12 @@ LumaImage oriented_luma(const cv::Mat& img, int o) {
   for (int y = 0; y < out.height; ++y) {
     float* row = out.pixels.data() + static_cast<std::ptrdiff_t>(y) * out.width;
     const std::ptrdiff_t first = (base + y * dy) * cn, step = dx * cn;
-    if (cn <= 2) {
+    if (cn == 1 && step == 1) {
+      // The common case (grey or fast-path JPEG, no rotation): a plain contiguous conversion the
+      // compiler vectorises; it was ~10% of fast-mode time on 250x250 JPEGs as a strided walk.
+      const std::uint8_t* in = src + first;
+      for (int x = 0; x < out.width; ++x) row[x] = static_cast<float>(in[x]);
+    } else if (cn <= 2) {
       for (int x = 0; x < out.width; ++x) row[x] = src[first + x * step];
     } else {
       for (int x = 0; x < out.width; ++x) row[x] = luma_bgr(src + first + x * step);
