@@ -9,6 +9,9 @@
 //   (a) decode ceiling: residue's own source layer (ItemStream + item_bytes) feeding
 //       cv::imdecode(IMREAD_REDUCED_GRAYSCALE_8) in a tbb::parallel_pipeline shaped like the scan's
 //       (serial source, parallel bytes+decode, serial in-order sink), N threads, in this process;
+//   (a2) the same at full scale (IMREAD_GRAYSCALE): residue's fast path decodes an image at 1/2,
+//       1/4 or 1/8 only when the result keeps DecodeOptions::min_reduced_side (128) pixels, so for
+//       images under 256 px (all of make_mirror's 250x250) this is the decode it actually does;
 //   (b) `residue hash -j N MIRROR > /dev/null`, a child process (fork/exec from a launcher process,
 //       see Launcher): wall time, peak RSS (wait4 ru_maxrss);
 //   (c) `residue scan MIRROR --catalog TMP/cat.db -j N --quiet` on a fresh catalog: same;
@@ -18,9 +21,8 @@
 // of a scan's catalog has the manifest's count for every container kind, all ok. A mismatch is
 // printed as MISMATCH (and kept in summary.md); the timings still run. A repetition during which
 // other processes used more than --max-foreign-load cores is redone after --retry-wait seconds (up
-// to
-// --retries times; then kept, and the figure is printed); before each repetition the program waits
-// until other processes use less than that (another benchmark sharing the machine).
+// to --retries times; then kept, and the figure is printed); before each repetition the program
+// waits until other processes use less than that (another benchmark sharing the machine).
 // Targets (shown, not asserted): scan >= 0.8x (b); peak RSS < 300 MB and flat from a 10k to a
 // 100k mirror; rescan < 5% of the first scan's time. See bench/README.md.
 #include <fcntl.h>
@@ -62,9 +64,10 @@ using namespace residue::bench;
 using Clock = std::chrono::steady_clock;
 
 const std::vector<std::string> kKinds = {"file", "tar", "zip", "tsv", "recordio"};
-const std::vector<std::string> kModes = {"ceiling", "hash", "scan", "rescan"};
+const std::vector<std::string> kModes = {"ceiling", "ceiling_full", "hash", "scan", "rescan"};
 const std::map<std::string, std::string> kModeLabel = {
     {"ceiling", "(a) decode ceiling: ItemStream + imdecode REDUCED_GRAYSCALE_8"},
+    {"ceiling_full", "(a2) full-scale decode: ItemStream + imdecode GRAYSCALE"},
     {"hash", "(b) residue hash -j N > /dev/null"},
     {"scan", "(c) residue scan, fresh catalog"},
     {"rescan", "(d) residue scan, no-change rescan"}};
@@ -206,7 +209,8 @@ struct Decoded {
   std::uint64_t bytes = 0;
 };
 
-CeilingResult run_ceiling(const std::string& root, int threads, int tokens_per_thread) {
+CeilingResult run_ceiling(const std::string& root, int threads, int tokens_per_thread,
+                          int imread_flags) {
   CeilingResult r;
   const auto start = Clock::now();
   residue::SourceOptions options;
@@ -215,47 +219,47 @@ CeilingResult run_ceiling(const std::string& root, int threads, int tokens_per_t
   residue::ItemStream stream({root}, std::move(options));
   tbb::task_arena arena(threads);
   arena.execute([&] {
-    tbb::parallel_pipeline(
-        static_cast<std::size_t>(threads * tokens_per_thread),
-        tbb::make_filter<void, residue::SourceItem>(
-            tbb::filter_mode::serial_in_order,
-            [&](tbb::flow_control& fc) -> residue::SourceItem {
-              for (;;) {
-                auto item = stream.next();
-                if (!item) {
-                  fc.stop();
-                  return {};
-                }
-                if (item->event == residue::SourceEvent::item) return std::move(*item);
-              }
-            }) &
-            tbb::make_filter<residue::SourceItem, Decoded>(
-                tbb::filter_mode::parallel,
-                [&](residue::SourceItem item) -> Decoded {
-                  Decoded d;
-                  if (item.error) return d;
-                  auto bytes = residue::item_bytes(item, max_bytes);
-                  if (!bytes) return d;
-                  const auto& b = bytes.value();
-                  d.bytes = b.size();
-                  try {  // nothing may leave a filter
-                    const cv::Mat raw(1, static_cast<int>(b.size()), CV_8UC1,
-                                      const_cast<std::uint8_t*>(b.data()));
-                    d.ok = !cv::imdecode(raw, cv::IMREAD_REDUCED_GRAYSCALE_8).empty();
-                  } catch (...) {
-                    d.ok = false;
-                  }
-                  return d;
-                }) &
-            tbb::make_filter<Decoded, void>(tbb::filter_mode::serial_in_order,
-                                            [&](const Decoded& d) {
-                                              ++r.items;
-                                              r.bytes += d.bytes;
-                                              if (d.ok)
-                                                ++r.ok;
-                                              else
-                                                ++r.failed;
-                                            }));
+    tbb::parallel_pipeline(static_cast<std::size_t>(threads * tokens_per_thread),
+                           tbb::make_filter<void, residue::SourceItem>(
+                               tbb::filter_mode::serial_in_order,
+                               [&](tbb::flow_control& fc) -> residue::SourceItem {
+                                 for (;;) {
+                                   auto item = stream.next();
+                                   if (!item) {
+                                     fc.stop();
+                                     return {};
+                                   }
+                                   if (item->event == residue::SourceEvent::item)
+                                     return std::move(*item);
+                                 }
+                               }) &
+                               tbb::make_filter<residue::SourceItem, Decoded>(
+                                   tbb::filter_mode::parallel,
+                                   [&](residue::SourceItem item) -> Decoded {
+                                     Decoded d;
+                                     if (item.error) return d;
+                                     auto bytes = residue::item_bytes(item, max_bytes);
+                                     if (!bytes) return d;
+                                     const auto& b = bytes.value();
+                                     d.bytes = b.size();
+                                     try {  // nothing may leave a filter
+                                       const cv::Mat raw(1, static_cast<int>(b.size()), CV_8UC1,
+                                                         const_cast<std::uint8_t*>(b.data()));
+                                       d.ok = !cv::imdecode(raw, imread_flags).empty();
+                                     } catch (...) {
+                                       d.ok = false;
+                                     }
+                                     return d;
+                                   }) &
+                               tbb::make_filter<Decoded, void>(tbb::filter_mode::serial_in_order,
+                                                               [&](const Decoded& d) {
+                                                                 ++r.items;
+                                                                 r.bytes += d.bytes;
+                                                                 if (d.ok)
+                                                                   ++r.ok;
+                                                                 else
+                                                                   ++r.failed;
+                                                               }));
   });
   r.wall = std::chrono::duration<double>(Clock::now() - start).count();
   return r;
@@ -508,8 +512,9 @@ struct Runner {
     Sample s{.mirror = m.name, .threads = t, .rep = rep, .mode = mode};
     const CpuSample before = cpu_sample();
     double child_cpu = 0;
-    if (mode == "ceiling") {
-      const CeilingResult c = run_ceiling(m.path, t, o.tokens_per_thread);
+    if (mode == "ceiling" || mode == "ceiling_full") {
+      const int flags = mode == "ceiling" ? cv::IMREAD_REDUCED_GRAYSCALE_8 : cv::IMREAD_GRAYSCALE;
+      const CeilingResult c = run_ceiling(m.path, t, o.tokens_per_thread, flags);
       s.wall = c.wall;
       s.exit_code = c.ok == m.images ? 0 : 1;
     } else {
@@ -534,7 +539,8 @@ struct Runner {
 
   // Untimed: warms the page cache and checks every mode's results against the manifest.
   void verify(Mirror& m, int t) {
-    const CeilingResult c = run_ceiling(m.path, t, o.tokens_per_thread);
+    const CeilingResult c =
+        run_ceiling(m.path, t, o.tokens_per_thread, cv::IMREAD_REDUCED_GRAYSCALE_8);
     if (m.expected.empty()) {
       m.images = c.ok;
       notes.push_back(m.name + ": no MANIFEST.json; image count taken from the ceiling pass (" +
@@ -702,7 +708,8 @@ std::string tables(const Options& o, const std::vector<Mirror>& mirrors, const R
         const auto rss =
             stat(v, [](const Sample& x) { return static_cast<double>(x.maxrss_kb) / 1024.0; });
         s << " " << fmt(ps.min) << " / **" << fmt(ps.median) << "** / " << fmt(ps.max) << " | "
-          << fmt(w.median, 2) << " | " << (mode == "ceiling" ? "-" : fmt(rss.median, 1)) << " |";
+          << fmt(w.median, 2) << " | " << (mode.starts_with("ceiling") ? "-" : fmt(rss.median, 1))
+          << " |";
       }
       s << "\n";
     }
@@ -723,7 +730,10 @@ std::string tables(const Options& o, const std::vector<Mirror>& mirrors, const R
     s << " >= 0.8 |\n| scan / (a) ceiling, images/s |";
     for (int t : o.threads)
       s << " " << fmt(med(t, "scan", per_s) / med(t, "ceiling", per_s), 2) << " |";
-    s << " (how far from merely decoding) |\n| (b) hash / (a) ceiling, images/s |";
+    s << " (how far from merely decoding) |\n| scan / (a2) full-scale decode, images/s |";
+    for (int t : o.threads)
+      s << " " << fmt(med(t, "scan", per_s) / med(t, "ceiling_full", per_s), 2) << " |";
+    s << " (the decode residue does here) |\n| (b) hash / (a) ceiling, images/s |";
     for (int t : o.threads)
       s << " " << fmt(med(t, "hash", per_s) / med(t, "ceiling", per_s), 2) << " |";
     s << " |\n| rescan time / scan time |";
@@ -855,7 +865,9 @@ int main(int argc, char** argv) {
          << setup.str() << "- load average at the end: " << load_end << "\n"
          << "- method: per mirror, an untimed check pass at the largest thread count (warms the "
             "page cache, checks "
-            "counts); then for each thread count, reps of (a) ceiling in-process, (b) `residue "
+            "counts); then for each thread count, reps of (a) ceiling in-process (1/8 scale), (a2) "
+            "the "
+            "same at full scale, (b) `residue "
             "hash -j N MIRROR > "
             "/dev/null`, (c) `residue scan MIRROR --catalog TMP/cat.db -j N --quiet` on a fresh "
             "catalog, (d) the same "
