@@ -41,3 +41,8 @@ TEST_CASE("hash lines for ok and failed records") {
   CHECK(hash_json_line(bad).find(
             "\"error\":{\"code\":\"truncated\",\"message\":\"JPEG data ends") != std::string::npos);
 }
+
+TEST_CASE("error_counts lists failures by code in code order") {
+  CHECK(error_counts({}) == "");
+  CHECK(error_counts({{ErrorCode::corrupt, 1}, {ErrorCode::empty, 3}}) == "empty: 3, corrupt: 1");
+}

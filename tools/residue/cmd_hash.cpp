@@ -118,10 +118,8 @@ Runner add_hash_command(CLI::App& app) {
     });
     flush_out();
     if (stats.failed > 0) {
-      std::string by_code;
-      for (const auto& [code, n] : stats.errors_by_code)
-        by_code += fmt::format("{}{}: {}", by_code.empty() ? "" : ", ", to_string(code), n);
-      err_line(fmt::format("hash: {} of {} items failed ({})", stats.failed, stats.items, by_code));
+      err_line(fmt::format("hash: {} of {} items failed ({})", stats.failed, stats.items,
+                           error_counts(stats.errors_by_code)));
       return kExitItemsFailed;
     }
     return kExitOk;

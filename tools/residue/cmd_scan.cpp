@@ -37,13 +37,6 @@ std::string json_list(const std::vector<std::string>& v) {
   return out + "]";
 }
 
-std::string describe_errors(const std::map<ErrorCode, std::uint64_t>& by_code) {
-  std::string s;
-  for (const auto& [code, n] : by_code)
-    s += fmt::format("{}{}: {}", s.empty() ? "" : ", ", to_string(code), n);
-  return s;
-}
-
 int run_scan(const ScanArgs& a) {
   Catalog catalog(a.catalog, Catalog::Mode::read_write);
   catalog.set_batch_size(a.batch);
@@ -137,7 +130,7 @@ int run_scan(const ScanArgs& a) {
       stats.stream.skipped_unchanged, stats.stream.skipped_done, stats.stream.skipped_not_items,
       gone));
   if (stats.failed > 0) {
-    err_line(fmt::format("scan: errors by code: {}", describe_errors(stats.errors_by_code)));
+    err_line(fmt::format("scan: errors by code: {}", error_counts(stats.errors_by_code)));
     return kExitItemsFailed;
   }
   return kExitOk;

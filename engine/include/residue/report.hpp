@@ -2,6 +2,8 @@
 // own: every function returns a string (without a trailing newline) for the caller to write.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,9 @@ namespace residue {
 /// phash, pdq_dihedral / phash_dihedral (objects keyed by transform name) when computed, and
 /// error {code, message} for failed items.
 [[nodiscard]] std::string hash_json_line(const ItemRecord& r);
+
+/// `truncated: 2, corrupt: 1`: failure counts by code, for run summaries.
+[[nodiscard]] std::string error_counts(const std::map<ErrorCode, std::uint64_t>& by_code);
 
 /// `locator: code: message`, the one-line error report on stderr.
 [[nodiscard]] std::string error_line(const ItemRecord& r);

@@ -122,6 +122,13 @@ std::string hash_json_line(const ItemRecord& r) {
   return out;
 }
 
+std::string error_counts(const std::map<ErrorCode, std::uint64_t>& by_code) {
+  std::string s;
+  for (const auto& [code, n] : by_code)
+    s += fmt::format("{}{}: {}", s.empty() ? "" : ", ", to_string(code), n);
+  return s;
+}
+
 std::string error_line(const ItemRecord& r) {
   if (r.ok()) return r.locator + ": ok";
   return fmt::format("{}: {}: {}", r.locator, to_string(r.error->code), r.error->message);
