@@ -66,6 +66,34 @@ struct CatalogHash {
   Hash64 phash;
   Sha256 sha256;
   std::int16_t quality = 0;
+  /// Hashes of the image with its uniform border trimmed, when scan found one.
+  bool has_trim = false;
+  std::int16_t quality_trim = 0;
+  Hash256 pdq_trim;
+  Hash64 phash_trim;
+};
+
+/// One hash of a bank entry: a view of the withdrawn image under a dihedral transform. Entries
+/// imported from hash lists carry only what the list had (has_pdq / has_phash).
+struct BankHash {
+  std::int64_t entry_id = 0;
+  BankView view = BankView::full;
+  Dihedral dihedral = Dihedral::original;
+  bool has_pdq = false;
+  bool has_phash = false;
+  std::int16_t quality = 0;
+  Hash256 pdq;
+  Hash64 phash;
+};
+/// The SHA-256 of a bank entry's bytes (or an imported SHA-256), for the exact tier.
+struct BankDigest {
+  std::int64_t entry_id = 0;
+  Sha256 sha256;
+};
+/// Everything matching needs from a bank, loaded in bulk.
+struct BankHashes {
+  std::vector<BankHash> hashes;
+  std::vector<BankDigest> digests;
 };
 
 class Catalog {

@@ -93,6 +93,26 @@ inline constexpr int kDihedralCount = 8;
 [[nodiscard]] std::string_view to_string(Dihedral d) noexcept;
 
 // ---------------------------------------------------------------------------------------------
+// Matching vocabulary (records that cross the catalog, match, report and tool layers)
+
+/// How a copy matched a withdrawn item. Stable names: reports and purge read them.
+enum class Tier : std::uint8_t {
+  exact = 0,   // same SHA-256 of the bytes
+  near = 1,    // PDQ and pHash of the same variant both within their thresholds, qualities gated
+  review = 2,  // only one of the two hashes agrees, or a quality is below the gate: for people
+};
+[[nodiscard]] std::string_view to_string(Tier t) noexcept;  // "exact", "near", "review"
+[[nodiscard]] std::optional<Tier> parse_tier(std::string_view name) noexcept;
+
+/// Which view of a withdrawn image a bank hash was computed from. Banks hash the whole image
+/// under the 8 dihedral transforms, and centre crops of it, so that cropped copies still match.
+enum class BankView : std::uint8_t { full = 0, crop90 = 1, crop80 = 2, crop70 = 3 };
+inline constexpr int kBankViewCount = 4;
+[[nodiscard]] std::string_view to_string(BankView v) noexcept;  // "full", "crop90", ...
+/// The kept fraction of each side for a view (1.0, 0.9, 0.8, 0.7).
+[[nodiscard]] double crop_fraction(BankView v) noexcept;
+
+// ---------------------------------------------------------------------------------------------
 // Errors
 
 /// Why one item could not be processed. Stable numeric values: they are stored in catalogs.

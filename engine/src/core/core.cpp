@@ -84,6 +84,52 @@ std::optional<Sha256> parse_sha256(std::string_view hex) {
   return h;
 }
 
+std::string_view to_string(Tier t) noexcept {
+  switch (t) {
+    case Tier::exact:
+      return "exact";
+    case Tier::near:
+      return "near";
+    case Tier::review:
+      return "review";
+  }
+  return "unknown";
+}
+
+std::optional<Tier> parse_tier(std::string_view name) noexcept {
+  for (const Tier t : {Tier::exact, Tier::near, Tier::review})
+    if (to_string(t) == name) return t;
+  return std::nullopt;
+}
+
+std::string_view to_string(BankView v) noexcept {
+  switch (v) {
+    case BankView::full:
+      return "full";
+    case BankView::crop90:
+      return "crop90";
+    case BankView::crop80:
+      return "crop80";
+    case BankView::crop70:
+      return "crop70";
+  }
+  return "unknown";
+}
+
+double crop_fraction(BankView v) noexcept {
+  switch (v) {
+    case BankView::full:
+      return 1.0;
+    case BankView::crop90:
+      return 0.9;
+    case BankView::crop80:
+      return 0.8;
+    case BankView::crop70:
+      return 0.7;
+  }
+  return 1.0;
+}
+
 std::string_view to_string(Dihedral d) noexcept {
   switch (d) {
     case Dihedral::original:
