@@ -1,7 +1,8 @@
 // decode_luma: probe the header, refuse pixel bombs, check that the container is complete, decode
 // (OpenCV imgcodecs; our own decoder for GIF, which OpenCV 4.6 lacks), convert to luminance and
-// apply the EXIF orientation. This file is the exception firewall of the pipeline: nothing thrown
-// below decode_luma leaves it.
+// apply the EXIF orientation. The stages up to the 8-bit raster (probe_for_decode, decode_stored)
+// are shared with make_thumbnail (thumbnail.cpp) through codec.hpp. Nothing thrown below
+// decode_luma leaves it (detail::firewall).
 //
 // What OpenCV 4.6 does that shapes this code (each is pinned by a test in tests/decode):
 //  - IMREAD_ANYCOLOR|IMREAD_ANYDEPTH gives 1 channel for grey sources and 3 (BGR) otherwise: it
@@ -14,7 +15,7 @@
 //  - imgcodecs throws (validateInputImageSize) above OPENCV_IO_MAX_IMAGE_WIDTH/HEIGHT/PIXELS
 //    (2^20, 2^20, 2^30 by default); we report those as too_large instead.
 //  - OpenCV 4.6 has no GIF decoder, and Debian builds it with GDAL as a last-resort decoder for
-//    data no other decoder claims (see the GDAL note in decode_impl).
+//    data no other decoder claims (see the GDAL note in decode_stored).
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -28,7 +29,7 @@
 #include <new>
 #include <string>
 
-#include "detail.hpp"
+#include "codec.hpp"
 
 // imgcodecs reads its limits through this exported function; its header
 // (opencv2/core/utils/configuration.private.hpp) is not installed, so it is declared here.
@@ -153,8 +154,10 @@ LumaImage oriented_luma(const cv::Mat& img, int o) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GIF (first frame). The canvas is the logical screen, filled with the background colour;
-// transparency is ignored like alpha elsewhere (a transparent pixel shows its palette colour).
+// GIF (first frame), as 3-channel BGR like OpenCV's colour decodes, so that the luma of a GIF goes
+// through luma_bgr like every other colour image and thumbnails get its colours. The canvas is the
+// logical screen, filled with the background colour; transparency is ignored like alpha elsewhere
+// (a transparent pixel shows its palette colour).
 
 /// The data sub-blocks of one GIF image as a byte stream.
 class SubBlocks {
@@ -199,28 +202,25 @@ class SubBlocks {
   bool done_ = false, truncated_ = false;
 };
 
-using Palette = std::array<float, 256>;  // luma of each colour table entry
+using Palette = std::array<cv::Vec3b, 256>;  // BGR of each colour table entry
 
 bool read_palette(ByteSpan b, std::size_t& pos, unsigned bits, Palette& pal, unsigned& n) {
   n = 2U << bits;
   if (!fits(b, pos, 3ULL * n)) return false;
-  for (unsigned i = 0; i < n; ++i) {
-    const std::uint8_t bgr[3] = {b[pos + 3 * i + 2], b[pos + 3 * i + 1], b[pos + 3 * i]};
-    pal[i] = luma_bgr(bgr);
-  }
+  for (unsigned i = 0; i < n; ++i)
+    pal[i] = cv::Vec3b(b[pos + 3 * i + 2], b[pos + 3 * i + 1], b[pos + 3 * i]);
   pos += 3 * n;
   return true;
 }
 
-Outcome<LumaImage> decode_gif(ByteSpan b, const ImageInfo& info, std::uint64_t max_pixels) {
+Outcome<cv::Mat> decode_gif(ByteSpan b, const ImageInfo& info, std::uint64_t max_pixels) {
   const int sw = info.stored_width, sh = info.stored_height;
   std::size_t pos = 13;
   Palette global{}, local{};
   unsigned global_n = 0, n = 0;
   if ((b[10] & 0x80) != 0 && !read_palette(b, pos, b[10] & 7U, global, global_n))
     return make_error(ErrorCode::truncated, "GIF data ends inside the global colour table");
-  LumaImage canvas(sw, sh);
-  std::fill(canvas.pixels.begin(), canvas.pixels.end(), b[11] < global_n ? global[b[11]] : 0.f);
+  cv::Mat canvas(sh, sw, CV_8UC3, b[11] < global_n ? global[b[11]] : cv::Vec3b());
   while (true) {  // skip extensions up to the first image descriptor
     if (pos >= b.size())
       return make_error(ErrorCode::truncated, "GIF data ends before its first image");
@@ -275,7 +275,7 @@ Outcome<LumaImage> decode_gif(ByteSpan b, const ImageInfo& info, std::uint64_t m
   constexpr int kStart[4] = {0, 4, 2, 1}, kStep[4] = {8, 8, 4, 2};
   const auto put = [&](std::uint8_t index) {
     if (left + x < sw && top + y < sh)
-      canvas.at(left + x, top + y) = index < n ? (*pal)[index] : 0.f;
+      canvas.at<cv::Vec3b>(top + y, left + x) = index < n ? (*pal)[index] : cv::Vec3b();
     if (++x == fw) {
       x = 0;
       y += interlaced ? kStep[pass] : 1;
@@ -364,20 +364,44 @@ int reduced_scale(const ImageInfo& info, int min_reduced_side) {
 }
 
 Outcome<DecodedImage> decode_impl(ByteSpan bytes, const DecodeOptions& options) {
+  auto probed = detail::probe_for_decode(bytes, options);
+  if (!probed) return probed.error();
+  const Probe& p = probed.value();
+  DecodedImage out;
+  out.info = p.info;
+  int flags = cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH;
+  if (p.info.format == ImageFormat::jpeg && !options.exact) {
+    out.scale_denom = reduced_scale(p.info, options.min_reduced_side);
+    flags = out.scale_denom == 8   ? cv::IMREAD_REDUCED_GRAYSCALE_8
+            : out.scale_denom == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
+            : out.scale_denom == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
+                                   : cv::IMREAD_GRAYSCALE;
+  } else if (p.grey) {
+    flags = cv::IMREAD_GRAYSCALE | cv::IMREAD_ANYDEPTH;
+  }
+  auto img = detail::decode_stored(bytes, p, options, flags, out.scale_denom);
+  if (!img) return img.error();
+  out.luma =
+      oriented_luma(img.value(), detail::codec_orients(p.info.format) ? 1 : p.info.orientation);
+  return out;
+}
+
+}  // namespace
+
+namespace detail {
+
+Outcome<Probe> probe_for_decode(ByteSpan bytes, const DecodeOptions& options) {
   auto probed = detail::probe(bytes);
   if (!probed) return probed.error();
   const Probe& p = probed.value();
-  const bool via_opencv = p.info.format != ImageFormat::gif;
-  if (auto e = check_size(p.info, options, via_opencv)) return *std::move(e);
+  if (auto e = check_size(p.info, options, p.info.format != ImageFormat::gif)) return *std::move(e);
   if (auto e = detail::check_complete(bytes, p)) return *std::move(e);
-  DecodedImage out;
-  out.info = p.info;
-  if (!via_opencv) {
-    auto gif = decode_gif(bytes, p.info, options.max_pixels);
-    if (!gif) return gif.error();
-    out.luma = std::move(gif).value();
-    return out;
-  }
+  return probed;
+}
+
+Outcome<cv::Mat> decode_stored(ByteSpan bytes, const Probe& p, const DecodeOptions& options,
+                               int imread_flags, int scale_denom) {
+  if (p.info.format == ImageFormat::gif) return decode_gif(bytes, p.info, options.max_pixels);
 
   quiet_opencv();
   if (bytes.size() > INT_MAX)
@@ -390,65 +414,34 @@ Outcome<DecodedImage> decode_impl(ByteSpan bytes, const DecodeOptions& options) 
   if (p.info.format == ImageFormat::webp && bytes.size() >= 144 &&
       std::memcmp(bytes.data() + 140, "DTED", 4) == 0)
     return make_error(ErrorCode::corrupt, "WebP data carries a DTED signature at offset 140");
-  int flags = cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH;
-  if (p.info.format == ImageFormat::jpeg && !options.exact) {
-    out.scale_denom = reduced_scale(p.info, options.min_reduced_side);
-    flags = out.scale_denom == 8   ? cv::IMREAD_REDUCED_GRAYSCALE_8
-            : out.scale_denom == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
-            : out.scale_denom == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
-                                   : cv::IMREAD_GRAYSCALE;
-  } else if (p.grey) {
-    flags = cv::IMREAD_GRAYSCALE | cv::IMREAD_ANYDEPTH;
-  }
-  flags |= cv::IMREAD_IGNORE_ORIENTATION;
   // imdecode only reads the buffer; the Mat header just borrows it.
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U,
                     const_cast<std::uint8_t*>(bytes.data()));
-  const cv::Mat img = cv::imdecode(buf, flags);
+  const cv::Mat img = cv::imdecode(buf, imread_flags | cv::IMREAD_IGNORE_ORIENTATION);
   const char* name = detail::format_name(p.info.format);
   if (img.empty())
     return make_error(ErrorCode::corrupt,
                       std::string("the ") + name + " decoder rejected the data");
-  const bool codec_oriented = p.info.format == ImageFormat::tiff;
-  const int s = out.scale_denom;
-  const int want_w = codec_oriented ? p.info.width() : (p.info.stored_width + s - 1) / s;
-  const int want_h = codec_oriented ? p.info.height() : (p.info.stored_height + s - 1) / s;
+  const bool oriented = codec_orients(p.info.format);
+  const int s = scale_denom;
+  const int want_w = oriented ? p.info.width() : (p.info.stored_width + s - 1) / s;
+  const int want_h = oriented ? p.info.height() : (p.info.stored_height + s - 1) / s;
   if (img.cols != want_w || img.rows != want_h)
     return make_error(ErrorCode::corrupt,
                       std::string("the ") + name + " header says " + std::to_string(want_w) + "x" +
                           std::to_string(want_h) + " but the decoder produced " +
                           std::to_string(img.cols) + "x" + std::to_string(img.rows));
-  const cv::Mat img8 = to_8bit(img);
+  cv::Mat img8 = to_8bit(img);
   if (img8.empty())
     return make_error(ErrorCode::unsupported, std::string(name) + " sample type is not supported");
-  out.luma = oriented_luma(img8, codec_oriented ? 1 : p.info.orientation);
-  return out;
+  return img8;
 }
 
-}  // namespace
+}  // namespace detail
 
 Outcome<DecodedImage> decode_luma(std::span<const std::uint8_t> bytes,
                                   const DecodeOptions& options) noexcept {
-  // The fallback messages fit std::string's small buffer: building them cannot throw again.
-  try {
-    return decode_impl(bytes, options);
-  } catch (const cv::Exception& e) {
-    try {
-      return ItemError{ErrorCode::corrupt, "decoder error: " + e.err};
-    } catch (...) {
-      return ItemError{ErrorCode::corrupt, "codec error"};
-    }
-  } catch (const std::bad_alloc&) {
-    return ItemError{ErrorCode::out_of_memory, "out of memory"};
-  } catch (const std::exception& e) {
-    try {
-      return ItemError{ErrorCode::internal, std::string("unexpected exception: ") + e.what()};
-    } catch (...) {
-      return ItemError{ErrorCode::internal, "exception"};
-    }
-  } catch (...) {
-    return ItemError{ErrorCode::internal, "exception"};
-  }
+  return detail::firewall<DecodedImage>([&] { return decode_impl(bytes, options); });
 }
 
 }  // namespace residue
