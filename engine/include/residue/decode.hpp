@@ -1,4 +1,4 @@
-// residue/decode.hpp: untrusted bytes -> oriented luminance raster.
+// residue/decode.hpp: untrusted bytes -> oriented luminance raster (and report thumbnails).
 //
 // The only layer that calls an image codec (OpenCV imgcodecs, private to this layer). The format
 // is sniffed from magic bytes, never from a file name. The header is parsed first, by our own code,
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "residue/core.hpp"
 
@@ -63,5 +64,15 @@ struct DecodedImage {
 /// 8 bits, GIF gives its first frame.
 [[nodiscard]] Outcome<DecodedImage> decode_luma(std::span<const std::uint8_t> bytes,
                                                 const DecodeOptions& options = {}) noexcept;
+
+/// A small colour JPEG of the image for reports: EXIF orientation applied, longest side at most
+/// `max_side` pixels (>= 1; smaller images keep their size, never enlarged), aspect ratio kept,
+/// quality 80, grey sources stay grey. Goes through the same checks as decode_luma (pixel cap
+/// before allocation, completeness, codec errors) and fails with the same ErrorCodes. A JPEG much
+/// larger than the thumbnail is decoded at a reduced DCT scale unless `options.exact`; GIF gives
+/// its first frame; alpha is dropped.
+[[nodiscard]] Outcome<std::vector<std::uint8_t>> make_thumbnail(
+    std::span<const std::uint8_t> bytes, int max_side = 160,
+    const DecodeOptions& options = {}) noexcept;
 
 }  // namespace residue
