@@ -20,5 +20,11 @@ Runner add_scan_command(CLI::App& app);
 Runner add_cat_command(CLI::App& app);
 /// `residue catalog stats`.
 Runner add_catalog_command(CLI::App& app);
+/// `residue bank add|import|export|stats|remove`.
+Runner add_bank_command(CLI::App& app);
+/// `residue match`: copies of a bank's items in a catalog.
+Runner add_match_command(CLI::App& app);
+/// `residue dedup`: near-duplicate clusters within a catalog.
+Runner add_dedup_command(CLI::App& app);
 
 }  // namespace residue::tool

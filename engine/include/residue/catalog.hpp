@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,7 +26,9 @@
 
 namespace residue {
 
-inline constexpr int kCatalogSchemaVersion = 1;
+/// Schema 2 added border-trimmed hashes to catalogs and the bank tables; schema 1 files are
+/// migrated when opened for writing.
+inline constexpr int kCatalogSchemaVersion = 2;
 
 /// What kind of residue database a file is. Banks (withdrawn images) share the catalog's schema
 /// conventions; a catalog opened as a bank (or the reverse) is refused.
@@ -73,27 +76,18 @@ struct CatalogHash {
   Hash64 phash_trim;
 };
 
-/// One hash of a bank entry: a view of the withdrawn image under a dihedral transform. Entries
-/// imported from hash lists carry only what the list had (has_pdq / has_phash).
-struct BankHash {
-  std::int64_t entry_id = 0;
-  BankView view = BankView::full;
-  Dihedral dihedral = Dihedral::original;
-  bool has_pdq = false;
-  bool has_phash = false;
-  std::int16_t quality = 0;
-  Hash256 pdq;
-  Hash64 phash;
-};
-/// The SHA-256 of a bank entry's bytes (or an imported SHA-256), for the exact tier.
-struct BankDigest {
-  std::int64_t entry_id = 0;
+/// One item's descriptive fields, for reports.
+struct CatalogItem {
+  std::int64_t id = 0;
+  std::string locator;
+  std::string file;       // the plain file or container path holding it
+  std::string container;  // the container path ("" for a plain file)
+  std::string kind;       // "file", "tar", "zip", "tsv", "recordio"
+  std::uint64_t size = 0;
+  bool has_sha256 = false;
   Sha256 sha256;
-};
-/// Everything matching needs from a bank, loaded in bulk.
-struct BankHashes {
-  std::vector<BankHash> hashes;
-  std::vector<BankDigest> digests;
+  std::string format;
+  int width = 0, height = 0, quality = 0;
 };
 
 class Catalog {
@@ -141,6 +135,78 @@ class Catalog {
   [[nodiscard]] CatalogStats stats();
   /// Every present item with status ok, for matching.
   [[nodiscard]] std::vector<CatalogHash> load_hashes();
+  /// The items with these ids (present or not), in the order given; unknown ids are skipped.
+  [[nodiscard]] std::vector<CatalogItem> load_items(std::span<const std::int64_t> ids);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Removal banks
+
+/// One withdrawn item: an image hashed by `residue bank add`, or a hash imported from a list.
+struct BankEntry {
+  std::int64_t id = 0;
+  std::string locator;  // as added; "hash:<hex>" for an imported hash
+  std::string label;
+  std::string origin;    // "image" or "list"
+  std::string added_at;  // UTC, ISO 8601
+  bool has_sha256 = false;
+  Sha256 sha256;
+  std::uint64_t size = 0;  // bytes (images only)
+  std::string format;      // "jpeg", ... (images only)
+  int width = 0, height = 0;
+  std::string thumbnail;  // small JPEG for reports; loaded only when asked for
+};
+
+struct BankStats {
+  std::uint64_t entries = 0;
+  std::uint64_t from_images = 0;
+  std::uint64_t from_lists = 0;
+  std::uint64_t hashes = 0;                     // PDQ/pHash rows (views x transforms)
+  std::map<std::string, std::uint64_t> labels;  // entries per label ("" = no label)
+  std::string created_at;
+};
+
+/// What to remove from a bank: entries with this id, label or locator (exactly one is set).
+struct BankSelector {
+  std::optional<std::int64_t> id;
+  std::optional<std::string> label;
+  std::optional<std::string> locator;
+};
+
+/// A removal bank: a residue database of role `bank` (same conventions as the catalog: WAL,
+/// versioned residue_meta, refused when it is a catalog or foreign). Writes happen inside an
+/// explicit transaction (begin/commit/rollback), so an import is all-or-nothing.
+/// Thread-safety: one thread at a time.
+class Bank {
+ public:
+  Bank(const std::string& path, Catalog::Mode mode);
+  ~Bank();
+  Bank(const Bank&) = delete;
+  Bank& operator=(const Bank&) = delete;
+
+  [[nodiscard]] const std::string& path() const noexcept;
+
+  void begin();
+  void commit();
+  void rollback() noexcept;
+
+  /// The id of an entry with this locator and content (SHA-256 for images; the hashes for
+  /// imports), if there is one: adding the same thing twice is a no-op.
+  [[nodiscard]] std::optional<std::int64_t> find(std::string_view locator,
+                                                 const std::optional<Sha256>& sha256);
+  /// Adds an entry and its hashes (their entry_id is ignored); returns the new id. Inside begin().
+  std::int64_t add(const BankEntry& entry, std::span<const BankHash> hashes);
+  /// Removes the selected entries and their hashes; returns how many entries. Inside begin().
+  std::uint64_t remove(const BankSelector& selector);
+
+  [[nodiscard]] std::vector<BankEntry> entries(bool with_thumbnails = false);
+  [[nodiscard]] std::optional<BankEntry> entry(std::int64_t id, bool with_thumbnail = false);
+  [[nodiscard]] BankHashes load_hashes();
+  [[nodiscard]] BankStats stats();
 
  private:
   struct Impl;

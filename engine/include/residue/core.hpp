@@ -112,6 +112,29 @@ inline constexpr int kBankViewCount = 4;
 /// The kept fraction of each side for a view (1.0, 0.9, 0.8, 0.7).
 [[nodiscard]] double crop_fraction(BankView v) noexcept;
 
+/// One hash of a bank entry: a view of the withdrawn image under a dihedral transform. Entries
+/// imported from hash lists carry only what the list had (has_pdq / has_phash).
+struct BankHash {
+  std::int64_t entry_id = 0;
+  BankView view = BankView::full;
+  Dihedral dihedral = Dihedral::original;
+  bool has_pdq = false;
+  bool has_phash = false;
+  std::int16_t quality = 0;
+  Hash256 pdq;
+  Hash64 phash;
+};
+/// The SHA-256 of a bank entry's bytes (or an imported SHA-256), for the exact tier.
+struct BankDigest {
+  std::int64_t entry_id = 0;
+  Sha256 sha256;
+};
+/// Everything matching needs from a bank, loaded in bulk.
+struct BankHashes {
+  std::vector<BankHash> hashes;
+  std::vector<BankDigest> digests;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 
@@ -206,6 +229,11 @@ struct ItemRecord {
   bool has_dihedral = false;
   std::array<Hash256, kDihedralCount> pdq_dihedral{};
   std::array<Hash64, kDihedralCount> phash_dihedral{};
+  /// Hashes of the picture inside a uniform border, when the image has one (scan tries both).
+  bool has_trim = false;
+  Hash256 pdq_trim;
+  int quality_trim = 0;
+  Hash64 phash_trim;
   std::optional<ItemError> error;  // set when the item could not be hashed
   [[nodiscard]] bool ok() const noexcept { return !error.has_value(); }
 };

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "residue/core.hpp"
@@ -65,6 +66,24 @@ struct PdqSource {
 
 /// SHA-256 of the bytes (OpenSSL EVP).
 [[nodiscard]] Sha256 sha256(std::span<const std::uint8_t> bytes);
+
+/// A rectangle of a raster, in its pixels.
+struct PixelRect {
+  int x = 0, y = 0, width = 0, height = 0;
+  friend bool operator==(const PixelRect&, const PixelRect&) = default;
+};
+[[nodiscard]] inline LumaView sub_view(LumaView v, PixelRect r) noexcept {
+  return {v.row(r.y) + r.x, r.width, r.height, v.stride};
+}
+
+/// The picture inside a uniform border: rows and columns of one flat colour added around an image
+/// (letterboxing, passe-partout). nullopt when no side has a border of at least 2% of the side
+/// (and 2 px), or when what remains would be under a quarter of the image or under 16 px.
+/// Only flat borders are trimmed: JPEG ringing next to the picture is tolerated, texture is not.
+[[nodiscard]] std::optional<PixelRect> find_border_content(LumaView luma) noexcept;
+
+/// The centred rectangle keeping `fraction` of each side (rounded, at least 1 px).
+[[nodiscard]] PixelRect centre_crop(int width, int height, double fraction) noexcept;
 
 /// Everything residue records for one decoded image.
 struct ImageHashes {

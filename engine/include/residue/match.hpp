@@ -32,9 +32,9 @@ inline constexpr int kDefaultMinQuality = 50;
 inline constexpr int kDefaultHashOnlyDistance = 15;
 
 struct MatchOptions {
-  int max_distance = kDefaultPdqDistance;  // PDQ, inclusive; 0..128
-  int min_quality = kDefaultMinQuality;    // 0..100
-  int phash_distance = kDefaultPhashDistance;        // 0..32
+  int max_distance = kDefaultPdqDistance;             // PDQ, inclusive; 0..128
+  int min_quality = kDefaultMinQuality;               // 0..100
+  int phash_distance = kDefaultPhashDistance;         // 0..32
   int hash_only_distance = kDefaultHashOnlyDistance;  // for PDQ-only entries; <= max_distance
   int threads = 0;                                    // 0 = all cores
   IndexKind index = IndexKind::automatic;
@@ -87,6 +87,18 @@ struct DedupSet {
   std::vector<PairMatch> pairs;
   double seconds = 0.0;
 };
+/// Pairs within one catalog: exact (same SHA-256), then PDQ within max_distance of each item's
+/// hash (and of its border-trimmed hash), classified like matches. Catalog items carry no
+/// dihedral hashes, so flipped or rotated duplicates are not paired.
 [[nodiscard]] DedupSet self_join(std::span<const CatalogHash> items, const MatchOptions& options);
+
+/// Connected components of the pairs whose tier is in `tiers` (union-find). Each cluster's tier
+/// is the weakest link used; members are sorted; clusters are ordered by their first member.
+struct Cluster {
+  std::vector<std::uint32_t> members;
+  Tier tier = Tier::exact;
+};
+[[nodiscard]] std::vector<Cluster> clusters(std::span<const PairMatch> pairs, std::size_t items,
+                                            std::span<const Tier> tiers);
 
 }  // namespace residue

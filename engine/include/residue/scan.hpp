@@ -26,6 +26,10 @@ struct ScanOptions {
   int threads = 0;            // 0 = all hardware threads
   int tokens_per_thread = 4;  // items in flight per thread
   bool dihedral = false;      // also compute the 8 dihedral variants
+  /// Hash for a removal bank (hash_bank_image: views x transforms) instead of hash_bytes.
+  bool bank = false;
+  /// Also make a report thumbnail of each image (ScanResult::thumbnail); 0 = none.
+  int thumbnail_side = 0;
   /// true: only files and members that look like images (image magic bytes, or an image file
   /// extension such as .jpg even if the content is not an image) are items; others are skipped
   /// and counted. false: every plain file is an item (`residue hash FILE` reports non-images);
@@ -44,6 +48,8 @@ struct ScanResult {
   ItemRecord record;
   FileInfo file;  // the plain file, or the container holding the item
   ContainerKind container_kind = ContainerKind::none;
+  std::vector<BankHash> bank_hashes;    // with ScanOptions::bank
+  std::vector<std::uint8_t> thumbnail;  // JPEG, with ScanOptions::thumbnail_side (may stay empty)
 };
 
 struct ScanStats {
@@ -59,6 +65,18 @@ struct ScanStats {
 /// Hashes one item's bytes (SHA-256, decode, PDQ + pHash). Never throws.
 [[nodiscard]] ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
                                     const DecodeOptions& decode, bool dihedral) noexcept;
+
+/// A withdrawn image hashed for a removal bank: its record (SHA-256, format, size, full-view
+/// hashes) and every bank hash: the whole image under the 8 dihedral transforms, and centre crops
+/// to 90%, 80% and 70% of each side (untransformed), each with PDQ, quality and pHash. Hashed at
+/// full resolution with the reference PDQ (DecodeOptions::exact is forced): banks are small and
+/// their hashes are compared with every copy. Never throws; on failure record.error is set.
+struct BankImage {
+  ItemRecord record;
+  std::vector<BankHash> hashes;
+};
+[[nodiscard]] BankImage hash_bank_image(std::string locator, std::span<const std::uint8_t> bytes,
+                                        DecodeOptions decode) noexcept;
 
 /// Whether a name and first bytes look like an image: known magic bytes or an image extension.
 [[nodiscard]] bool looks_like_image(std::string_view name,

@@ -10,68 +10,17 @@
 #include <chrono>
 #include <cstring>
 
+#include "database.hpp"
 #include "sqlite.hpp"
 
 namespace residue {
 namespace {
 
 using detail::Db;
+using detail::now_utc;
+using detail::pdq_blob;
+using detail::pdq_from_blob;
 using detail::Stmt;
-
-constexpr const char* kApplication = "residue";
-
-const char* role_name(DatabaseRole r) {
-  return r == DatabaseRole::bank ? "bank" : "catalog";
-}
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE residue_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE runs(
-  id INTEGER PRIMARY KEY,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  status TEXT NOT NULL,
-  roots TEXT NOT NULL,
-  options TEXT NOT NULL,
-  items INTEGER, ok INTEGER, failed INTEGER, skipped INTEGER, gone INTEGER, bytes INTEGER);
-CREATE TABLE files(
-  path BLOB PRIMARY KEY,
-  kind TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  mtime_ns INTEGER NOT NULL,
-  complete INTEGER NOT NULL,
-  run_id INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE items(
-  id INTEGER PRIMARY KEY,
-  locator BLOB NOT NULL UNIQUE,
-  file BLOB NOT NULL,
-  container BLOB NOT NULL,
-  kind TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  mtime_ns INTEGER NOT NULL,
-  sha256 BLOB,
-  format TEXT NOT NULL,
-  width INTEGER NOT NULL,
-  height INTEGER NOT NULL,
-  pdq BLOB,
-  quality INTEGER NOT NULL,
-  phash INTEGER,
-  status INTEGER NOT NULL,
-  error TEXT,
-  scanned_at TEXT NOT NULL,
-  run_id INTEGER NOT NULL,
-  gone INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX items_file ON items(file);
-)sql";
-
-std::string now_utc() {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string error_code_name(std::int64_t status) {
   return std::string(to_string(static_cast<ErrorCode>(status)));
@@ -88,77 +37,27 @@ std::span<const std::uint8_t> bytes_of(const auto& array) {
   return {array.data(), array.size()};
 }
 
-// PDQ hashes are stored as 32 bytes in the order of their hex form (most significant first), so
-// the blob reads the same as the text on any platform.
-std::array<std::uint8_t, 32> pdq_blob(const Hash256& h) {
-  std::array<std::uint8_t, 32> b{};
-  for (std::size_t i = 0; i < 32; ++i)
-    b[i] = static_cast<std::uint8_t>(h.words[3 - i / 8] >> (56 - 8 * (i % 8)));
-  return b;
-}
-Hash256 pdq_from_blob(std::span<const std::uint8_t> b) {
-  Hash256 h;
-  if (b.size() != 32) return h;
-  for (std::size_t i = 0; i < 32; ++i)
-    h.words[3 - i / 8] |= std::uint64_t{b[i]} << (56 - 8 * (i % 8));
-  return h;
-}
-
 constexpr const char* kUpsertItem =
     "INSERT INTO items(locator, file, container, kind, size, mtime_ns, sha256, format, width, "
-    "height, pdq, "
-    "quality, phash, status, error, scanned_at, run_id, gone) "
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0) "
+    "height, pdq, quality, phash, status, error, scanned_at, run_id, gone, pdq_trim, "
+    "quality_trim, phash_trim) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0, ?18, "
+    "?19, ?20) "
     "ON CONFLICT(locator) DO UPDATE SET file=?2, container=?3, kind=?4, size=?5, mtime_ns=?6, "
-    "sha256=?7, "
-    "format=?8, width=?9, height=?10, pdq=?11, quality=?12, phash=?13, status=?14, error=?15, "
-    "scanned_at=?16, "
-    "run_id=?17, gone=0";
+    "sha256=?7, format=?8, width=?9, height=?10, pdq=?11, quality=?12, phash=?13, status=?14, "
+    "error=?15, scanned_at=?16, run_id=?17, gone=0, pdq_trim=?18, quality_trim=?19, "
+    "phash_trim=?20";
 constexpr const char* kUpsertFile =
     "INSERT INTO files(path, kind, size, mtime_ns, complete, run_id) VALUES(?1, ?2, ?3, ?4, ?5, "
     "?6) "
     "ON CONFLICT(path) DO UPDATE SET kind=?2, size=?3, mtime_ns=?4, complete=?5, run_id=?6";
 
-// Creates a database with the schema under a temporary name and renames it into place, so a
-// process killed during creation never leaves a half-made file that later opens would refuse.
-void create_database(const std::string& path, DatabaseRole role) {
-  const std::string tmp = path + ".creating-" + std::to_string(::getpid());
-  std::remove(tmp.c_str());
-  try {
-    Db db(tmp, /*read_only=*/false, /*create=*/true);
-    db.exec("PRAGMA journal_mode=WAL");
-    db.exec("BEGIN");
-    db.exec(kSchema);
-    Stmt put(db, "INSERT INTO residue_meta(key, value) VALUES(?, ?)");
-    put.bind(1, std::string_view("application")).bind(2, std::string_view(kApplication)).run();
-    put.bind(1, std::string_view("role")).bind(2, std::string_view(role_name(role))).run();
-    put.bind(1, std::string_view("schema_version"))
-        .bind(2, std::to_string(kCatalogSchemaVersion))
-        .run();
-    put.bind(1, std::string_view("created_at")).bind(2, now_utc()).run();
-    db.exec("COMMIT");
-    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");  // everything in the main file before the rename
-  } catch (...) {
-    std::remove(tmp.c_str());
-    std::remove((tmp + "-wal").c_str());
-    std::remove((tmp + "-shm").c_str());
-    throw;
-  }
-  std::remove((tmp + "-wal").c_str());
-  std::remove((tmp + "-shm").c_str());
-  // link() fails if someone created `path` meanwhile: never replace a file we did not make.
-  if (::link(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    RESIDUE_THROW("cannot create " + path + ": " + std::strerror(err));
-  }
-  std::remove(tmp.c_str());
-}
-
 }  // namespace
 
 struct Catalog::Impl {
-  Db db;
+  std::unique_ptr<Db> owned;
+  Db& db;
+  int schema_version;
   DatabaseRole role;
   bool read_only;
   bool in_transaction = false;
@@ -168,8 +67,12 @@ struct Catalog::Impl {
   std::string now;                                 // timestamp for rows of the current batch
   std::unique_ptr<Stmt> upsert_item, upsert_file;  // prepared once, on first write
 
-  Impl(const std::string& path, bool ro, bool create, DatabaseRole r)
-      : db(path, ro, create), role(r), read_only(ro) {}
+  Impl(detail::OpenedDb opened, bool ro, DatabaseRole r)
+      : owned(std::move(opened.db)),
+        db(*owned),
+        schema_version(opened.schema_version),
+        role(r),
+        read_only(ro) {}
 
   void begin() {
     if (in_transaction) return;
@@ -195,47 +98,7 @@ struct Catalog::Impl {
 
 Catalog::Catalog(const std::string& path, Mode mode, DatabaseRole role) {
   const bool read_only = mode == Mode::read_only;
-  struct stat st {};
-  const bool exists = ::stat(path.c_str(), &st) == 0;
-  if (!exists && read_only)
-    RESIDUE_THROW(path + ": no such " + role_name(role) + " (" + std::strerror(errno) + ")");
-  if (exists && !S_ISREG(st.st_mode)) RESIDUE_THROW(path + ": not a regular file");
-  if (!exists) create_database(path, role);
-  impl_ = std::make_unique<Impl>(path, read_only, /*create=*/false, role);
-  Db& db = impl_->db;
-
-  {
-    // Validate before writing anything: a file that is not ours must be left untouched.
-    const std::string not_ours = path + ": not a residue " + role_name(role);
-    std::string application, file_role;
-    int version = 0;
-    try {
-      Stmt has(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='residue_meta'");
-      if (!has.step() || has.int64(0) != 1) RESIDUE_THROW(not_ours + " (no residue_meta table)");
-      Stmt meta(db, "SELECT key, value FROM residue_meta");
-      while (meta.step()) {
-        const std::string key = meta.text(0);
-        if (key == "application")
-          application = meta.text(1);
-        else if (key == "role")
-          file_role = meta.text(1);
-        else if (key == "schema_version")
-          version = std::atoi(meta.text(1).c_str());
-      }
-    } catch (const Error& e) {
-      if (std::string_view(e.what()).find("residue_meta") != std::string_view::npos) throw;
-      RESIDUE_THROW(not_ours + " (" + e.what() + ")");
-    }
-    if (application != kApplication) RESIDUE_THROW(not_ours);
-    if (file_role != role_name(role))
-      RESIDUE_THROW(path + ": is a residue " + file_role + ", not a " + role_name(role));
-    if (version > kCatalogSchemaVersion)
-      RESIDUE_THROW(path + ": schema version " + std::to_string(version) +
-                    " is newer than this residue supports (" +
-                    std::to_string(kCatalogSchemaVersion) + "); upgrade residue");
-    if (version < 1) RESIDUE_THROW(not_ours + " (bad schema version)");
-  }
-  if (!read_only) db.exec("PRAGMA synchronous=NORMAL");
+  impl_ = std::make_unique<Impl>(detail::open_database(path, read_only, role), read_only, role);
 }
 
 Catalog::~Catalog() {
@@ -322,7 +185,15 @@ void Catalog::put_item(const ItemRecord& r, std::string_view file_path, std::str
     s.bind_null(15);
   else
     s.bind(15, r.error->message);
-  s.bind(16, im.now).bind(17, run_id).run();
+  s.bind(16, im.now).bind(17, run_id);
+  if (r.ok() && r.has_trim) {
+    s.bind_blob(18, bytes_of(pdq_blob(r.pdq_trim)))
+        .bind(19, std::int64_t{r.quality_trim})
+        .bind(20, static_cast<std::int64_t>(r.phash_trim.bits));
+  } else {
+    s.bind_null(18).bind_null(19).bind_null(20);
+  }
+  s.run();
 
   if (container.empty()) {
     Stmt& f = *im.upsert_file;
@@ -436,7 +307,11 @@ std::vector<CatalogHash> Catalog::load_hashes() {
     Stmt n(db, "SELECT count(*) FROM items WHERE gone=0 AND status=0");
     if (n.step()) out.reserve(static_cast<std::size_t>(n.int64(0)));
   }
-  Stmt s(db, "SELECT id, pdq, phash, sha256, quality FROM items WHERE gone=0 AND status=0");
+  // Schema 1 catalogs (opened read-only, so not migrated) have no trimmed hashes.
+  const bool trims = impl_->schema_version >= 2;
+  Stmt s(db, trims ? "SELECT id, pdq, phash, sha256, quality, pdq_trim, quality_trim, phash_trim "
+                     "FROM items WHERE gone=0 AND status=0"
+                   : "SELECT id, pdq, phash, sha256, quality FROM items WHERE gone=0 AND status=0");
   while (s.step()) {
     CatalogHash h;
     h.item_id = s.int64(0);
@@ -445,7 +320,46 @@ std::vector<CatalogHash> Catalog::load_hashes() {
     const auto sha = s.blob(3);
     if (sha.size() == 32) std::memcpy(h.sha256.bytes.data(), sha.data(), 32);
     h.quality = static_cast<std::int16_t>(s.int64(4));
+    if (trims && !s.is_null(5)) {
+      h.has_trim = true;
+      h.pdq_trim = pdq_from_blob(s.blob(5));
+      h.quality_trim = static_cast<std::int16_t>(s.int64(6));
+      h.phash_trim.bits = static_cast<std::uint64_t>(s.int64(7));
+    }
     out.push_back(h);
+  }
+  return out;
+}
+
+std::vector<CatalogItem> Catalog::load_items(std::span<const std::int64_t> ids) {
+  impl_->commit();
+  std::vector<CatalogItem> out;
+  out.reserve(ids.size());
+  Stmt s(impl_->db,
+         "SELECT id, locator, file, container, kind, size, sha256, format, width, height, quality "
+         "FROM items WHERE id=?");
+  for (const std::int64_t id : ids) {
+    s.bind(1, id);
+    if (s.step()) {
+      CatalogItem it;
+      it.id = s.int64(0);
+      it.locator = s.text(1);
+      it.file = s.text(2);
+      it.container = s.text(3);
+      it.kind = s.text(4);
+      it.size = static_cast<std::uint64_t>(s.int64(5));
+      const auto sha = s.blob(6);
+      if (sha.size() == 32) {
+        it.has_sha256 = true;
+        std::memcpy(it.sha256.bytes.data(), sha.data(), 32);
+      }
+      it.format = s.text(7);
+      it.width = static_cast<int>(s.int64(8));
+      it.height = static_cast<int>(s.int64(9));
+      it.quality = static_cast<int>(s.int64(10));
+      out.push_back(std::move(it));
+    }
+    s.reset();
   }
   return out;
 }

@@ -42,6 +42,19 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
     r.has_dihedral = h.has_dihedral;
     r.pdq_dihedral = h.pdq_dihedral;
     r.phash_dihedral = h.phash_dihedral;
+    if (const auto content = find_border_content(img.luma.view())) {
+      // The picture inside the border is a block-aligned part of the same reduced decode.
+      const PdqSource inner{.width = content->width * img.scale_denom,
+                            .height = content->height * img.scale_denom,
+                            .scale = img.scale_denom};
+      const ImageHashes t =
+          hash_image(sub_view(img.luma.view(), *content),
+                     HashOptions{.dihedral = false, .exact = decode.exact, .source = inner});
+      r.has_trim = true;
+      r.pdq_trim = t.pdq.hash;
+      r.quality_trim = t.pdq.quality;
+      r.phash_trim = t.phash;
+    }
   } catch (const std::bad_alloc&) {
     r.error = ItemError{ErrorCode::out_of_memory, "out of memory while hashing"};
   } catch (const std::exception& e) {

@@ -36,7 +36,19 @@ ScanResult process(SourceItem&& item, const ScanOptions& options) {
     out.record.error = bytes.error();
     return out;
   }
-  out.record = hash_bytes(std::move(item.locator), bytes.value(), options.decode, options.dihedral);
+  if (options.bank) {
+    BankImage b = hash_bank_image(std::move(item.locator), bytes.value(), options.decode);
+    out.record = std::move(b.record);
+    out.bank_hashes = std::move(b.hashes);
+  } else {
+    out.record =
+        hash_bytes(std::move(item.locator), bytes.value(), options.decode, options.dihedral);
+  }
+  if (options.thumbnail_side > 0 && out.record.ok()) {
+    // A thumbnail that cannot be made only costs the report its picture.
+    if (auto t = make_thumbnail(bytes.value(), options.thumbnail_side, options.decode))
+      out.thumbnail = std::move(t.value());
+  }
   return out;
 }
 

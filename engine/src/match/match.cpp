@@ -1,0 +1,341 @@
+// Matching a catalog against a removal bank, and a catalog against itself (dedup): candidate
+// generation through the index layer, then the tier policy (see residue/match.hpp).
+#include "residue/match.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+#include <tuple>
+#include <unordered_map>
+
+namespace residue {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct ShaHash {
+  std::size_t operator()(const Sha256& s) const noexcept {
+    std::size_t h = 0;
+    std::memcpy(&h, s.bytes.data(), sizeof h);
+    return h;
+  }
+};
+
+/// Lower is better: tier first, then PDQ distance (not compared counts as worst), then pHash.
+bool better(const Match& a, const Match& b) {
+  const auto key = [](const Match& m) {
+    return std::tuple(static_cast<int>(m.tier), m.pdq_distance < 0 ? 1000 : m.pdq_distance,
+                      m.phash_distance < 0 ? 1000 : m.phash_distance);
+  };
+  return key(a) < key(b);
+}
+
+/// One query of the index: an item's own hashes, or those of the picture inside its border.
+struct Query {
+  std::uint32_t item = 0;
+  bool trimmed = false;
+};
+
+Hash64 query_phash(const CatalogHash& c, bool trimmed) {
+  return trimmed ? c.phash_trim : c.phash;
+}
+int query_quality(const CatalogHash& c, bool trimmed) {
+  return trimmed ? c.quality_trim : c.quality;
+}
+
+void make_queries(std::span<const CatalogHash> items, std::vector<Query>& queries,
+                  std::vector<Hash256>& codes) {
+  queries.reserve(items.size());
+  codes.reserve(items.size());
+  for (std::uint32_t i = 0; i < items.size(); ++i) {
+    queries.push_back({i, false});
+    codes.push_back(items[i].pdq);
+    if (items[i].has_trim) {
+      queries.push_back({i, true});
+      codes.push_back(items[i].pdq_trim);
+    }
+  }
+}
+
+/// The tier of a PDQ candidate under the policy. `bank_quality` < 0 means unknown (an imported
+/// hash listed without quality), which the gate lets through: the list's author vouched for it.
+Tier classify(const MatchOptions& o, int pdq_d, int phash_d, bool has_phash, int copy_quality,
+              int bank_quality) {
+  const bool quality_ok =
+      copy_quality >= o.min_quality && (bank_quality < 0 || bank_quality >= o.min_quality);
+  if (!quality_ok) return Tier::review;
+  if (has_phash)
+    return pdq_d <= o.max_distance && phash_d <= o.phash_distance ? Tier::near : Tier::review;
+  return pdq_d <= o.hash_only_distance ? Tier::near : Tier::review;
+}
+
+using PairKey = std::pair<std::uint32_t, std::int64_t>;  // (item position, entry id)
+struct PairKeyHash {
+  std::size_t operator()(const PairKey& k) const noexcept {
+    return std::hash<std::uint64_t>()((std::uint64_t{k.first} << 40) ^
+                                      static_cast<std::uint64_t>(k.second));
+  }
+};
+using BestMap = std::unordered_map<PairKey, Match, PairKeyHash>;
+
+void offer(BestMap& best, std::uint32_t item, const Match& m) {
+  auto [it, inserted] = best.try_emplace(PairKey{item, m.entry_id}, m);
+  if (!inserted && better(m, it->second)) it->second = m;
+}
+
+void collect_exact(std::span<const CatalogHash> items, const BankHashes& bank, BestMap& best) {
+  if (bank.digests.empty()) return;
+  std::unordered_multimap<Sha256, std::int64_t, ShaHash> by_sha;
+  by_sha.reserve(bank.digests.size());
+  for (const BankDigest& d : bank.digests) by_sha.emplace(d.sha256, d.entry_id);
+  // The full, untransformed view gives the distances shown for an exact match.
+  std::unordered_map<std::int64_t, const BankHash*> original;
+  for (const BankHash& h : bank.hashes)
+    if (h.view == BankView::full && h.dihedral == Dihedral::original)
+      original.emplace(h.entry_id, &h);
+  for (std::uint32_t i = 0; i < items.size(); ++i) {
+    const CatalogHash& c = items[i];
+    const auto [lo, hi] = by_sha.equal_range(c.sha256);
+    for (auto it = lo; it != hi; ++it) {
+      Match m{.item_id = c.item_id, .entry_id = it->second, .tier = Tier::exact};
+      m.quality = c.quality;
+      if (const auto o_it = original.find(it->second); o_it != original.end()) {
+        if (o_it->second->has_pdq) m.pdq_distance = hamming(c.pdq, o_it->second->pdq);
+        if (o_it->second->has_phash) m.phash_distance = hamming(c.phash, o_it->second->phash);
+      }
+      offer(best, i, m);
+    }
+  }
+}
+
+/// Every (item, entry) pair with evidence, the best evidence kept.
+BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, const MatchOptions& o,
+                MatchStats& stats) {
+  BestMap best;
+  collect_exact(items, bank, best);
+
+  // near / review: PDQ candidates from the index, then the policy.
+  std::vector<Hash256> codes;
+  std::vector<std::uint32_t> code_to_hash;
+  std::vector<std::uint32_t> phash_only;
+  for (std::uint32_t k = 0; k < bank.hashes.size(); ++k) {
+    const BankHash& h = bank.hashes[k];
+    if (h.has_pdq) {
+      codes.push_back(h.pdq);
+      code_to_hash.push_back(k);
+    } else if (h.has_phash) {
+      phash_only.push_back(k);
+    }
+  }
+  stats.bank_hashes += codes.size();
+  std::vector<Query> queries;
+  std::vector<Hash256> query_codes;
+  make_queries(items, queries, query_codes);
+  if (!codes.empty() && !queries.empty()) {
+    auto t0 = Clock::now();
+    const auto index = make_index(o.index, codes.size(), o.max_distance);
+    index->add(codes);
+    stats.index = index->kind();
+    stats.index_seconds += seconds_since(t0);
+    t0 = Clock::now();
+    const std::vector<IndexHit> hits =
+        range_search_batched(*index, query_codes, o.max_distance, o.threads, o.batch);
+    stats.search_seconds += seconds_since(t0);
+    stats.candidates += hits.size();
+    for (const IndexHit& hit : hits) {
+      const Query& q = queries[hit.query];
+      const CatalogHash& c = items[q.item];
+      const BankHash& b = bank.hashes[code_to_hash[hit.id]];
+      const int phash_d = b.has_phash ? hamming(query_phash(c, q.trimmed), b.phash) : -1;
+      const int quality = query_quality(c, q.trimmed);
+      offer(best, q.item,
+            Match{.item_id = c.item_id,
+                  .entry_id = b.entry_id,
+                  .tier = classify(o, hit.distance, phash_d, b.has_phash, quality, b.quality),
+                  .pdq_distance = hit.distance,
+                  .phash_distance = phash_d,
+                  .dihedral = b.dihedral,
+                  .view = b.view,
+                  .trimmed = q.trimmed,
+                  .quality = quality});
+    }
+  }
+  // Entries imported from pHash-only lists: a 64-bit hash alone is too weak to act on, so they
+  // give `review` rows only. Exhaustive: such lists are small.
+  for (const std::uint32_t k : phash_only) {
+    const BankHash& b = bank.hashes[k];
+    for (const Query& q : queries) {
+      const CatalogHash& c = items[q.item];
+      const int d = hamming(query_phash(c, q.trimmed), b.phash);
+      if (d > o.phash_distance) continue;
+      offer(best, q.item,
+            Match{.item_id = c.item_id,
+                  .entry_id = b.entry_id,
+                  .tier = Tier::review,
+                  .pdq_distance = -1,
+                  .phash_distance = d,
+                  .dihedral = b.dihedral,
+                  .view = b.view,
+                  .trimmed = q.trimmed,
+                  .quality = query_quality(c, q.trimmed)});
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+void validate(const MatchOptions& o) {
+  const auto check = [](int v, int lo, int hi, const char* name) {
+    if (v < lo || v > hi)
+      RESIDUE_THROW(std::string(name) + " must be between " + std::to_string(lo) + " and " +
+                    std::to_string(hi) + " (got " + std::to_string(v) + ")");
+  };
+  check(o.max_distance, 0, 128, "--max-distance");
+  check(o.min_quality, 0, 100, "--min-quality");
+  check(o.phash_distance, 0, 32, "--phash-distance");
+  check(o.hash_only_distance, 0, o.max_distance, "--hash-only-distance");
+  check(o.threads, 0, 4096, "--threads");
+  if (o.batch == 0) RESIDUE_THROW("batch must be positive");
+}
+
+MatchSet match_catalog(std::span<const CatalogHash> items, const BankHashes& bank,
+                       const BankHashes& allow, const MatchOptions& options) {
+  validate(options);
+  MatchSet out;
+  out.stats.items = items.size();
+  BestMap best = collect(items, bank, options, out.stats);
+  // Allow bank: an item that matches a known-legitimate image in exact or near is never reported.
+  if (!allow.hashes.empty() || !allow.digests.empty()) {
+    MatchStats allow_stats;
+    const BestMap allowed = collect(items, allow, options, allow_stats);
+    std::vector<char> is_allowed(items.size(), 0);
+    for (const auto& [key, m] : allowed)
+      if (m.tier != Tier::review) is_allowed[key.first] = 1;
+    for (auto it = best.begin(); it != best.end();) {
+      if (is_allowed[it->first.first] != 0)
+        it = best.erase(it);
+      else
+        ++it;
+    }
+    out.stats.allowed =
+        static_cast<std::uint64_t>(std::count(is_allowed.begin(), is_allowed.end(), 1));
+  }
+  out.matches.reserve(best.size());
+  for (const auto& [key, m] : best) out.matches.push_back(m);
+  std::sort(out.matches.begin(), out.matches.end(), [](const Match& a, const Match& b) {
+    return std::tuple(a.item_id, static_cast<int>(a.tier), a.pdq_distance, a.entry_id) <
+           std::tuple(b.item_id, static_cast<int>(b.tier), b.pdq_distance, b.entry_id);
+  });
+  return out;
+}
+
+DedupSet self_join(std::span<const CatalogHash> items, const MatchOptions& o) {
+  validate(o);
+  const auto t0 = Clock::now();
+  using Key = std::pair<std::uint32_t, std::uint32_t>;
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      return std::hash<std::uint64_t>()((std::uint64_t{k.first} << 32) | k.second);
+    }
+  };
+  std::unordered_map<Key, PairMatch, KeyHash> best;
+  const auto offer_pair = [&](const PairMatch& p) {
+    auto [it, inserted] = best.try_emplace(Key{p.a, p.b}, p);
+    if (inserted) return;
+    const auto key = [](const PairMatch& m) {
+      return std::tuple(static_cast<int>(m.tier), m.pdq_distance < 0 ? 1000 : m.pdq_distance);
+    };
+    if (key(p) < key(it->second)) it->second = p;
+  };
+  // exact: items sharing a SHA-256, each paired with its group's first member (enough to
+  // connect the group).
+  {
+    std::unordered_map<Sha256, std::uint32_t, ShaHash> first;
+    first.reserve(items.size());
+    for (std::uint32_t i = 0; i < items.size(); ++i) {
+      const auto [it, inserted] = first.try_emplace(items[i].sha256, i);
+      if (inserted) continue;
+      const std::uint32_t a = it->second;
+      offer_pair(PairMatch{.a = a,
+                           .b = i,
+                           .tier = Tier::exact,
+                           .pdq_distance = hamming(items[a].pdq, items[i].pdq),
+                           .phash_distance = hamming(items[a].phash, items[i].phash)});
+    }
+  }
+  std::vector<Hash256> codes(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) codes[i] = items[i].pdq;
+  std::vector<Query> queries;
+  std::vector<Hash256> query_codes;
+  make_queries(items, queries, query_codes);
+  if (!codes.empty()) {
+    const auto index = make_index(o.index, codes.size(), o.max_distance);
+    index->add(codes);
+    const std::vector<IndexHit> hits =
+        range_search_batched(*index, query_codes, o.max_distance, o.threads, o.batch);
+    for (const IndexHit& hit : hits) {
+      const Query& q = queries[hit.query];
+      if (hit.id == q.item) continue;
+      const CatalogHash& c = items[q.item];
+      const CatalogHash& other = items[hit.id];
+      const int phash_d = hamming(query_phash(c, q.trimmed), other.phash);
+      PairMatch p{.a = std::min(q.item, hit.id),
+                  .b = std::max(q.item, hit.id),
+                  .tier = classify(o, hit.distance, phash_d, true, query_quality(c, q.trimmed),
+                                   other.quality),
+                  .pdq_distance = hit.distance,
+                  .phash_distance = phash_d};
+      if (c.sha256 == other.sha256) p.tier = Tier::exact;
+      offer_pair(p);
+    }
+  }
+  DedupSet out;
+  out.pairs.reserve(best.size());
+  for (const auto& [key, p] : best) out.pairs.push_back(p);
+  std::sort(out.pairs.begin(), out.pairs.end(), [](const PairMatch& x, const PairMatch& y) {
+    return std::pair(x.a, x.b) < std::pair(y.a, y.b);
+  });
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
+std::vector<Cluster> clusters(std::span<const PairMatch> pairs, std::size_t n,
+                              std::span<const Tier> tiers) {
+  std::vector<std::uint32_t> parent(n);
+  std::iota(parent.begin(), parent.end(), 0u);
+  std::vector<int> weakest(n, static_cast<int>(Tier::exact));
+  const auto find = [&](std::uint32_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (const PairMatch& p : pairs) {
+    if (std::find(tiers.begin(), tiers.end(), p.tier) == tiers.end()) continue;
+    std::uint32_t a = find(p.a), b = find(p.b);
+    const int w = std::max({weakest[a], weakest[b], static_cast<int>(p.tier)});
+    if (a != b) {
+      if (b < a) std::swap(a, b);
+      parent[b] = a;
+    }
+    weakest[a] = w;
+  }
+  std::vector<std::size_t> sizes(n, 0);
+  for (std::uint32_t i = 0; i < n; ++i) ++sizes[find(i)];
+  std::unordered_map<std::uint32_t, std::size_t> slot;
+  std::vector<Cluster> out;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint32_t r = find(i);
+    if (sizes[r] < 2) continue;
+    auto [it, inserted] = slot.try_emplace(r, out.size());
+    if (inserted) out.push_back(Cluster{{}, static_cast<Tier>(weakest[r])});
+    out[it->second].members.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace residue

@@ -1,0 +1,77 @@
+// Hashing a withdrawn image for a removal bank: the whole image under every dihedral transform,
+// and centre crops, so that transformed and cropped copies still match (bench/accuracy).
+#include <exception>
+
+#include "residue/hash.hpp"
+#include "residue/scan.hpp"
+
+namespace residue {
+
+BankImage hash_bank_image(std::string locator, std::span<const std::uint8_t> bytes,
+                          DecodeOptions decode) noexcept {
+  BankImage out;
+  ItemRecord& r = out.record;
+  try {
+    r.locator = std::move(locator);
+    r.size = bytes.size();
+    if (bytes.empty()) {
+      r.error = ItemError{ErrorCode::empty, "file is empty (0 bytes)"};
+      return out;
+    }
+    r.sha256 = sha256(bytes);
+    r.has_sha256 = true;
+    r.format = sniff_format(bytes);
+    decode.exact = true;
+    auto decoded = decode_luma(bytes, decode);
+    if (!decoded) {
+      r.error = decoded.error();
+      return out;
+    }
+    const DecodedImage& img = decoded.value();
+    r.format = img.info.format;
+    r.width = img.info.width();
+    r.height = img.info.height();
+    r.scale_denom = img.scale_denom;
+    const LumaView luma = img.luma.view();
+    const ImageHashes full = hash_image(luma, HashOptions{.dihedral = true, .exact = true});
+    r.pdq = full.pdq.hash;
+    r.quality = full.pdq.quality;
+    r.phash = full.phash;
+    r.has_dihedral = true;
+    r.pdq_dihedral = full.pdq_dihedral;
+    r.phash_dihedral = full.phash_dihedral;
+    out.hashes.reserve(kDihedralCount + kBankViewCount - 1);
+    for (int d = 0; d < kDihedralCount; ++d) {
+      out.hashes.push_back(BankHash{.view = BankView::full,
+                                    .dihedral = static_cast<Dihedral>(d),
+                                    .has_pdq = true,
+                                    .has_phash = true,
+                                    .quality = static_cast<std::int16_t>(full.pdq.quality),
+                                    .pdq = full.pdq_dihedral[static_cast<std::size_t>(d)],
+                                    .phash = full.phash_dihedral[static_cast<std::size_t>(d)]});
+    }
+    for (const BankView v : {BankView::crop90, BankView::crop80, BankView::crop70}) {
+      const PixelRect rect = centre_crop(luma.width, luma.height, crop_fraction(v));
+      if (rect.width < kPdqMinDimension || rect.height < kPdqMinDimension) continue;
+      const ImageHashes h = hash_image(sub_view(luma, rect), HashOptions{.exact = true});
+      out.hashes.push_back(BankHash{.view = v,
+                                    .dihedral = Dihedral::original,
+                                    .has_pdq = true,
+                                    .has_phash = true,
+                                    .quality = static_cast<std::int16_t>(h.pdq.quality),
+                                    .pdq = h.pdq.hash,
+                                    .phash = h.phash});
+    }
+  } catch (const std::bad_alloc&) {
+    r.error = ItemError{ErrorCode::out_of_memory, "out of memory while hashing"};
+  } catch (const std::exception& e) {
+    r.error =
+        ItemError{ErrorCode::internal, std::string("unexpected error while hashing: ") + e.what()};
+  } catch (...) {
+    r.error = ItemError{ErrorCode::internal, "unexpected error while hashing"};
+  }
+  if (!r.ok()) out.hashes.clear();
+  return out;
+}
+
+}  // namespace residue
