@@ -322,22 +322,22 @@ class Writer:
         info.uname = info.gname = "residue"
         self.tar.addfile(info, io.BytesIO(data))
 
-    def put_tar(self, i, data, label):
+    def put_tar(self, i, data, label, ext="jpg"):
         if self.shard_left == 0:
             self._open_shard()
-        self._tar_add(f"{i:06d}.jpg", data)
+        self._tar_add(f"{i:06d}.{ext}", data)
         self._tar_add(f"{i:06d}.json", json.dumps({"label": label}).encode())
         self.shard_left -= 1
         self.items["tar"] += 1
         self.json_members += 1
 
     # zip
-    def put_zip(self, i, data):
+    def put_zip(self, i, data, ext="jpg"):
         if self.zip is None:
             path = os.path.join(self.out, "zips", "part-0.zip")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self.zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED)
-        info = zipfile.ZipInfo(f"{i:06d}.jpg", date_time=FIXED_ZIP_TIME)
+        info = zipfile.ZipInfo(f"{i:06d}.{ext}", date_time=FIXED_ZIP_TIME)
         info.compress_type = zipfile.ZIP_STORED
         info.external_attr = 0o644 << 16
         self.zip.writestr(info, data)
