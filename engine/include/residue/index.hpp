@@ -60,7 +60,12 @@ class HashIndex {
 
 /// Makes an empty index of `kind` that will answer radii up to `max_radius` exactly.
 /// `expected_size` (codes to be added) lets `automatic` choose: brute force for small sets,
-/// multi-index hashing beyond. Throws residue::Error for a radius the kind cannot answer exactly.
+/// multi-index hashing beyond (the threshold depends on the CPU's popcount; see index.cpp), and
+/// brute force for any radius above 63. Throws residue::Error for a radius outside 0..256 or one
+/// the kind cannot answer exactly: multi_index and faiss_multihash up to 63, faiss_hash up to 8
+/// (IndexBinaryHash keys on the first b bits only; beyond 8 exactness costs more than a scan).
+/// Cost: multi-index hashing's per-query work grows far slower than the indexed set, so index the
+/// larger side of a join and query with the smaller (bench/README.md, "match_scale").
 [[nodiscard]] std::unique_ptr<HashIndex> make_index(IndexKind kind, std::size_t expected_size,
                                                     int max_radius);
 
