@@ -189,3 +189,158 @@ TEST_CASE("load_locators lists a file's present items") {
   CHECK(l.size() == 2);
   CHECK(l.count("s.tar!/2.jpg") == 1);
 }
+
+TEST_CASE("trimmed hashes round-trip; a schema 1 catalog is read as is and migrated on write") {
+  TempDir t;
+  const auto path = (t / "c.db").string();
+  ItemRecord r = ok_record("m/a.jpg", 3);
+  r.has_trim = true;
+  r.pdq_trim.set_bit(7);
+  r.quality_trim = 61;
+  r.phash_trim.bits = 0xfeed;
+  {
+    Catalog c(path, Catalog::Mode::read_write);
+    const auto run = c.begin_run("[]", "{}");
+    c.put_item(r, "m/a.jpg", "", "file", 1, 1, run);
+    c.put_item(ok_record("m/b.jpg", 4), "m/b.jpg", "", "file", 1, 1, run);
+  }
+  {
+    Catalog c(path, Catalog::Mode::read_only);
+    const auto hashes = c.load_hashes();
+    REQUIRE(hashes.size() == 2);
+    CHECK(hashes[0].has_trim);
+    CHECK(hashes[0].pdq_trim == r.pdq_trim);
+    CHECK(hashes[0].quality_trim == 61);
+    CHECK(hashes[0].phash_trim.bits == 0xfeed);
+    CHECK_FALSE(hashes[1].has_trim);
+  }
+  // Make it look like schema 1: the trimmed columns did not exist then.
+  sql(path,
+      "ALTER TABLE items DROP COLUMN pdq_trim; ALTER TABLE items DROP COLUMN quality_trim; "
+      "ALTER TABLE items DROP COLUMN phash_trim; "
+      "UPDATE residue_meta SET value='1' WHERE key='schema_version'");
+  {
+    Catalog c(path, Catalog::Mode::read_only);  // read-only: not migrated, still readable
+    const auto hashes = c.load_hashes();
+    REQUIRE(hashes.size() == 2);
+    CHECK_FALSE(hashes[0].has_trim);
+    CHECK(hashes[0].pdq == r.pdq);
+  }
+  {
+    Catalog c(path, Catalog::Mode::read_write);  // migrated in place
+    const auto run = c.begin_run("[]", "{}");
+    c.put_item(r, "m/a.jpg", "", "file", 1, 1, run);
+  }
+  Catalog c(path, Catalog::Mode::read_only);
+  const auto hashes = c.load_hashes();
+  REQUIRE(hashes.size() == 2);
+  CHECK(hashes[0].has_trim);
+  CHECK(hashes[0].quality_trim == 61);
+}
+
+TEST_CASE("a bank stores entries with their hashes, finds duplicates and removes by selector") {
+  TempDir t;
+  const auto path = (t / "bank.db").string();
+  BankEntry img;
+  img.locator = "withdrawn/a.jpg";
+  img.label = "request-1";
+  img.origin = "image";
+  img.has_sha256 = true;
+  img.sha256.bytes.fill(0xab);
+  img.size = 1234;
+  img.format = "jpeg";
+  img.width = 40;
+  img.height = 30;
+  img.thumbnail = std::string("\xff\xd8jpeg", 6);
+  std::vector<BankHash> hashes(3);
+  for (int i = 0; i < 3; ++i) {
+    hashes[static_cast<std::size_t>(i)].has_pdq = true;
+    hashes[static_cast<std::size_t>(i)].pdq.set_bit(i);
+    hashes[static_cast<std::size_t>(i)].has_phash = true;
+    hashes[static_cast<std::size_t>(i)].phash.bits = static_cast<std::uint64_t>(i + 1);
+    hashes[static_cast<std::size_t>(i)].quality = 88;
+    hashes[static_cast<std::size_t>(i)].dihedral = static_cast<Dihedral>(i);
+  }
+  hashes[2].view = BankView::crop80;
+  BankEntry listed;
+  listed.locator = "hash:00ff";
+  listed.label = "list";
+  listed.origin = "list";
+  BankHash only_pdq;
+  only_pdq.has_pdq = true;
+  only_pdq.pdq.set_bit(200);
+  only_pdq.quality = -1;
+  {
+    Bank b(path, Catalog::Mode::read_write);
+    b.begin();
+    const auto id = b.add(img, hashes);
+    b.add(listed, std::vector<BankHash>{only_pdq});
+    b.commit();
+    CHECK(b.find("withdrawn/a.jpg", img.sha256) == id);
+    Sha256 other;
+    CHECK_FALSE(b.find("withdrawn/a.jpg", other).has_value());
+    CHECK(b.find("hash:00ff", std::nullopt).has_value());
+  }
+  {
+    Bank b(path, Catalog::Mode::read_only);
+    const auto st = b.stats();
+    CHECK(st.entries == 2);
+    CHECK(st.from_images == 1);
+    CHECK(st.from_lists == 1);
+    CHECK(st.hashes == 4);
+    CHECK(st.labels.at("request-1") == 1);
+    const auto all = b.load_hashes();
+    REQUIRE(all.hashes.size() == 4);
+    REQUIRE(all.digests.size() == 1);
+    CHECK(all.digests[0].sha256 == img.sha256);
+    CHECK(all.hashes[2].view == BankView::crop80);
+    CHECK(all.hashes[1].dihedral == Dihedral::rot90);
+    CHECK(all.hashes[3].quality == -1);
+    CHECK_FALSE(all.hashes[3].has_phash);
+    const auto e = b.entry(all.digests[0].entry_id, true);
+    REQUIRE(e.has_value());
+    CHECK(e->thumbnail == img.thumbnail);
+    CHECK(e->width == 40);
+    CHECK(b.entries(false)[0].thumbnail.empty());
+  }
+  {
+    Bank b(path, Catalog::Mode::read_write);
+    b.begin();
+    CHECK(b.remove(BankSelector{.label = std::string("request-1")}) == 1);
+    b.commit();
+    b.begin();
+    CHECK(b.remove(BankSelector{.label = std::string("nothing")}) == 0);
+    b.rollback();
+  }
+  Bank b(path, Catalog::Mode::read_only);
+  const auto all = b.load_hashes();
+  CHECK(all.hashes.size() == 1);  // the removed entry's hashes went with it
+  CHECK(all.digests.empty());
+}
+
+TEST_CASE("an uncommitted bank transaction leaves nothing behind") {
+  TempDir t;
+  const auto path = (t / "bank.db").string();
+  {
+    Bank b(path, Catalog::Mode::read_write);
+    b.begin();
+    BankEntry e;
+    e.locator = "x";
+    e.origin = "list";
+    b.add(e, {});
+  }  // destroyed without commit
+  Bank b(path, Catalog::Mode::read_only);
+  CHECK(b.stats().entries == 0);
+}
+
+TEST_CASE("banks and catalogs refuse each other") {
+  TempDir t;
+  const auto cat = (t / "c.db").string();
+  const auto bank = (t / "b.db").string();
+  { Catalog c(cat, Catalog::Mode::read_write); }
+  { Bank b(bank, Catalog::Mode::read_write); }
+  CHECK_THROWS_WITH_AS(Bank(cat, Catalog::Mode::read_only),
+                       doctest::Contains("is a residue catalog"), residue::Error);
+  CHECK_THROWS_WITH_AS(Catalog(bank, Catalog::Mode::read_only),
+                       doctest::Contains("is a residue bank"), residue::Error);
+}

@@ -172,9 +172,9 @@ struct BankStats {
 
 /// What to remove from a bank: entries with this id, label or locator (exactly one is set).
 struct BankSelector {
-  std::optional<std::int64_t> id;
-  std::optional<std::string> label;
-  std::optional<std::string> locator;
+  std::optional<std::int64_t> id{};
+  std::optional<std::string> label{};
+  std::optional<std::string> locator{};
 };
 
 /// A removal bank: a residue database of role `bank` (same conventions as the catalog: WAL,

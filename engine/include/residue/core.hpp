@@ -121,8 +121,8 @@ struct BankHash {
   bool has_pdq = false;
   bool has_phash = false;
   std::int16_t quality = 0;
-  Hash256 pdq;
-  Hash64 phash;
+  Hash256 pdq{};
+  Hash64 phash{};
 };
 /// The SHA-256 of a bank entry's bytes (or an imported SHA-256), for the exact tier.
 struct BankDigest {

@@ -1,0 +1,106 @@
+// Border detection and centre crops: rasters built with known borders, so the expected content
+// rectangle is known by construction.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "residue/hash.hpp"
+
+using namespace residue;
+
+namespace {
+
+/// A textured picture (random noise plus a gradient) of w x h inside borders of the given widths
+/// and colour.
+LumaImage bordered(int w, int h, int top, int right, int bottom, int left, float colour,
+                   unsigned seed = 1) {
+  LumaImage img(w + left + right, h + top + bottom);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(0.0f, 255.0f);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const bool inside = x >= left && x < left + w && y >= top && y < top + h;
+      img.at(x, y) =
+          inside ? 0.5f * noise(rng) + 0.5f * static_cast<float>((x * 3 + y) % 256) : colour;
+    }
+  return img;
+}
+
+}  // namespace
+
+TEST_CASE("a flat border of any colour is found exactly") {
+  for (const float colour : {0.0f, 255.0f, 128.0f}) {
+    CAPTURE(colour);
+    const LumaImage img = bordered(200, 150, 15, 20, 15, 20, colour);
+    const auto r = find_border_content(img.view());
+    REQUIRE(r.has_value());
+    CHECK(*r == PixelRect{20, 15, 200, 150});
+  }
+}
+
+TEST_CASE("letterboxing (top and bottom only) and a one-sided border are found") {
+  const LumaImage letterbox = bordered(300, 160, 40, 0, 40, 0, 0.0f);
+  const auto r = find_border_content(letterbox.view());
+  REQUIRE(r.has_value());
+  CHECK(*r == PixelRect{0, 40, 300, 160});
+  const LumaImage one = bordered(300, 200, 0, 0, 0, 30, 255.0f);
+  const auto r1 = find_border_content(one.view());
+  REQUIRE(r1.has_value());
+  CHECK(*r1 == PixelRect{30, 0, 300, 200});
+}
+
+TEST_CASE("no border, a border too thin, texture, or a flat image: nothing to trim") {
+  CHECK_FALSE(find_border_content(bordered(200, 200, 0, 0, 0, 0, 0.0f).view()).has_value());
+  // 1 px is below the 2 px / 2% minimum
+  CHECK_FALSE(find_border_content(bordered(200, 200, 1, 1, 1, 1, 0.0f).view()).has_value());
+  LumaImage flat(100, 100);
+  for (float& p : flat.pixels) p = 90.0f;
+  CHECK_FALSE(find_border_content(flat.view()).has_value());
+  LumaImage tiny(10, 10);
+  CHECK_FALSE(find_border_content(tiny.view()).has_value());
+}
+
+TEST_CASE(
+    "mild noise in the border (JPEG-like) is tolerated; a sky-like gradient is not a border") {
+  LumaImage img = bordered(200, 150, 20, 20, 20, 20, 10.0f);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> jitter(-4.0f, 4.0f);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x)
+      if (x < 20 || y < 20 || x >= 220 || y >= 170) img.at(x, y) += jitter(rng);
+  const auto r = find_border_content(img.view());
+  REQUIRE(r.has_value());
+  CHECK(*r == PixelRect{20, 20, 200, 150});
+
+  LumaImage gradient(200, 200);  // every row differs from the next by 1.5 levels per row
+  for (int y = 0; y < 200; ++y)
+    for (int x = 0; x < 200; ++x) gradient.at(x, y) = static_cast<float>(y) * 1.2f;
+  const auto g = find_border_content(gradient.view());
+  // Rows near the top are flat, but each row drifts from the first: the walk stops within
+  // kTolerance / 1.2 rows, never eating into the picture.
+  if (g) CHECK(g->y <= 17);
+}
+
+TEST_CASE("hashes of the trimmed view equal the hashes of the picture alone") {
+  LumaImage pic = bordered(180, 120, 0, 0, 0, 0, 0.0f, 9);
+  const LumaImage img = [&] {
+    LumaImage out(180 + 40, 120 + 24);
+    for (float& p : out.pixels) p = 255.0f;
+    for (int y = 0; y < 120; ++y)
+      for (int x = 0; x < 180; ++x) out.at(x + 20, y + 12) = pic.at(x, y);
+    return out;
+  }();
+  const auto r = find_border_content(img.view());
+  REQUIRE(r.has_value());
+  const LumaView inner = sub_view(img.view(), *r);
+  CHECK(pdq_hash(inner).hash == pdq_hash(pic.view()).hash);
+  CHECK(phash(inner) == phash(pic.view()));
+}
+
+TEST_CASE("centre crops") {
+  CHECK(centre_crop(100, 80, 1.0) == PixelRect{0, 0, 100, 80});
+  CHECK(centre_crop(100, 80, 0.8) == PixelRect{10, 8, 80, 64});
+  CHECK(centre_crop(101, 81, 0.9) == PixelRect{5, 4, 91, 73});
+  CHECK(centre_crop(3, 3, 0.1) == PixelRect{1, 1, 1, 1});
+}
