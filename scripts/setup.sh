@@ -15,6 +15,7 @@ packages=(
   clang libclang-rt-14-dev              # libFuzzer target (scripts/fuzz.sh)
   clang-format                          # format check in scripts/test.sh
   python3 python3-pil python3-numpy     # scripts that generate benchmark sets (/usr/bin/python3)
+  chromium                              # HTML report browser test (tests/cli/check_html.py)
   fonts-dejavu-core                     # text overlay in scripts/make_accuracy_mirror.py
 )
 
