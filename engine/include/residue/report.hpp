@@ -4,10 +4,10 @@
 
 #include <cstdint>
 #include <map>
-#include <string>
 #include <span>
-#include <utility>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "residue/core.hpp"
@@ -32,7 +32,6 @@ namespace residue {
 
 /// `locator: code: message`, the one-line error report on stderr.
 [[nodiscard]] std::string error_line(const ItemRecord& r);
-
 
 // ---------------------------------------------------------------------------------------------
 // Match reports (`residue match --out`). Column names are a public interface: scripts read them.
@@ -69,8 +68,8 @@ struct DedupRow {
   Tier tier = Tier::near;     // the weakest link that joined the cluster
   std::string locator;
   std::string container;
-  bool keeper = false;     // the suggested copy to keep (largest, then highest quality)
-  int pdq_distance = -1;   // to the keeper (-1 for the keeper itself)
+  bool keeper = false;    // the suggested copy to keep (largest, then highest quality)
+  int pdq_distance = -1;  // to the keeper (-1 for the keeper itself)
   int phash_distance = -1;
   int width = 0, height = 0, quality = 0;
   std::uint64_t size = 0;
@@ -97,8 +96,8 @@ struct HtmlDedupMember {
   std::string note;
 };
 struct HtmlReportInfo {
-  std::string title;         // "residue match report"
-  std::string generated_at;  // UTC, ISO 8601
+  std::string title;                                       // "residue match report"
+  std::string generated_at;                                // UTC, ISO 8601
   std::vector<std::pair<std::string, std::string>> facts;  // ("catalog", path), ("bank", ...)
 };
 /// One self-contained HTML page (inline CSS, JS and data: URI thumbnails; no network): counts by
