@@ -57,9 +57,9 @@ occurrences() {  # items of the catalog with the bytes of sample $1 (read with s
 check "scan -> catalog" test -s c.db
 "$bin" bank add --bank b.db --label request-7 withdrawn 2>err; st=$?
 check "bank add -> exit 0" test $st -eq 0
-check "bank add summary" grep -q "2 images added (22 hashes)" err
+check "bank add summary" grep -q "2 images added (28 hashes)" err
 check "bank stats --json: 2 entries, 22 hashes (8 transforms + 3 crops each)" \
-  test "$("$bin" bank stats --json b.db | field "['entries'], d['hashes'], d['labels']['request-7']")" = "(2, 22, 2)"
+  test "$("$bin" bank stats --json b.db | field "['entries'], d['hashes'], d['labels']['request-7']")" = "(2, 28, 2)"
 "$bin" bank add --bank b.db withdrawn 2>err; st=$?
 check "adding the same images again is a no-op" grep -q "0 images added (0 hashes), 2 already" err
 
@@ -118,15 +118,15 @@ check "bank remove --label" test "$("$bin" bank stats --json b.db | field "['ent
 
 # 4. Hash lists: export, import back, same matches; the formats other tools write.
 "$bin" bank export --bank b.db --format pdq-csv >list.csv
-check "export: 22 lines, hash,quality first" \
-  "$py" -c "import re,sys; l=open('list.csv').read().splitlines(); assert len(l)==22; assert all(re.match(r'^[0-9a-f]{64},\d+,', x) for x in l)"
+check "export: 28 lines, hash,quality first" \
+  "$py" -c "import re,sys; l=open('list.csv').read().splitlines(); assert len(l)==28; assert all(re.match(r'^[0-9a-f]{64},\d+,', x) for x in l)"
 "$bin" bank export --bank b.db --format jsonl >list.jsonl
 check "export jsonl: one object per entry with its hashes" \
-  "$py" -c "import json; e=[json.loads(x) for x in open('list.jsonl')]; assert len(e)==2 and all(len(x['hashes'])==11 for x in e)"
+  "$py" -c "import json; e=[json.loads(x) for x in open('list.jsonl')]; assert len(e)==2 and all(len(x['hashes'])==14 for x in e)"
 check "exports hold no image bytes" bash -c "! grep -qi -e thumbnail -e jfif list.csv list.jsonl"
 "$bin" bank import --bank imported.db list.csv 2>err; st=$?
 check "import of an export -> exit 0, 2 entries" \
-  test $st -eq 0 -a "$("$bin" bank stats --json imported.db | field "['entries'], d['hashes']")" = "(2, 22)"
+  test $st -eq 0 -a "$("$bin" bank stats --json imported.db | field "['entries'], d['hashes']")" = "(2, 28)"
 "$bin" match --catalog c.db --bank imported.db --out imp.csv -q 2>/dev/null
 key() { "$py" -c "import csv,sys; print(sorted((r['locator'],r['tier'],r['pdq_distance'],r['phash_distance'],r['dihedral'],r['view']) for r in csv.DictReader(open(sys.argv[1]))))" "$1"; }
 check "imported list finds exactly what the image bank finds" test "$(key imp.csv)" = "$(key r.csv)"

@@ -318,3 +318,19 @@ TEST_CASE("decoding reports the header facts in info") {
   CHECK(d.luma.height == 50);
   CHECK(d.luma.pixels.size() == 1500);
 }
+
+TEST_CASE(
+    "a reduced decode never reverses a partial block: orientations that flip an axis "
+    "use only scales dividing both sides") {
+  // 1001 x 803: no scale divides the sides, so oriented copies decode at full resolution; a
+  // 1000 x 800 image keeps the 1/8 decode under every orientation.
+  const Bytes odd = encode(".jpg", smooth_bgr(1001, 803));
+  const Bytes even = encode(".jpg", smooth_bgr(1000, 800));
+  for (int o = 1; o <= 8; ++o) {
+    CAPTURE(o);
+    const DecodeOptions fast{.min_reduced_side = 64};
+    const int want_odd = (o == 1 || o == 5) ? 8 : 1;
+    CHECK(decode_ok(jpeg_with_orientation(odd, o), fast).scale_denom == want_odd);
+    CHECK(decode_ok(jpeg_with_orientation(even, o), fast).scale_denom == 8);
+  }
+}

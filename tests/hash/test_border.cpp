@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
+#include <vector>
 
 #include "residue/hash.hpp"
 
@@ -103,4 +105,41 @@ TEST_CASE("centre crops") {
   CHECK(centre_crop(100, 80, 0.8) == PixelRect{10, 8, 80, 64});
   CHECK(centre_crop(101, 81, 0.9) == PixelRect{5, 4, 91, 73});
   CHECK(centre_crop(3, 3, 0.1) == PixelRect{1, 1, 1, 1});
+}
+
+TEST_CASE("transform_luma moves pixels as the dihedral names say, on non-square rasters too") {
+  LumaImage img(3, 2);  // row-major values 0..5:  0 1 2 / 3 4 5
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<float>(i);
+  const auto rows = [](const LumaImage& m) {
+    std::vector<float> v(m.pixels.begin(), m.pixels.end());
+    return std::tuple(m.width, m.height, v);
+  };
+  using V = std::vector<float>;
+  CHECK(rows(transform_luma(img.view(), Dihedral::original)) ==
+        std::tuple(3, 2, V{0, 1, 2, 3, 4, 5}));
+  // counter-clockwise: the right column (2, 5) becomes the top row
+  CHECK(rows(transform_luma(img.view(), Dihedral::rot90)) == std::tuple(2, 3, V{2, 5, 1, 4, 0, 3}));
+  CHECK(rows(transform_luma(img.view(), Dihedral::rot180)) ==
+        std::tuple(3, 2, V{5, 4, 3, 2, 1, 0}));
+  CHECK(rows(transform_luma(img.view(), Dihedral::rot270)) ==
+        std::tuple(2, 3, V{3, 0, 4, 1, 5, 2}));
+  CHECK(rows(transform_luma(img.view(), Dihedral::flip_x)) ==
+        std::tuple(3, 2, V{3, 4, 5, 0, 1, 2}));
+  CHECK(rows(transform_luma(img.view(), Dihedral::flip_y)) ==
+        std::tuple(3, 2, V{2, 1, 0, 5, 4, 3}));
+  CHECK(rows(transform_luma(img.view(), Dihedral::flip_plus1)) ==
+        std::tuple(2, 3, V{0, 3, 1, 4, 2, 5}));
+  CHECK(rows(transform_luma(img.view(), Dihedral::flip_minus1)) ==
+        std::tuple(2, 3, V{5, 2, 4, 1, 3, 0}));
+}
+
+TEST_CASE("at 64x64, hashes of transformed pixels equal PDQ's DCT-domain dihedral hashes") {
+  LumaImage img = bordered(64, 64, 0, 0, 0, 0, 0.0f, 21);
+  const PdqDihedralResult d = pdq_hash_dihedral(img.view());
+  for (int t = 0; t < kDihedralCount; ++t) {
+    CAPTURE(t);
+    CHECK(
+        pdq_hash_dihedral(transform_luma(img.view(), static_cast<Dihedral>(t)).view()).hashes[0] ==
+        d.hashes[static_cast<std::size_t>(t)]);
+  }
 }

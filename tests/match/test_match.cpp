@@ -83,14 +83,16 @@ TEST_CASE("tiers follow the policy at and beyond each threshold") {
   BankHashes bank;
   bank.hashes.push_back(bank_hash(1, base, ph));
   bank.digests.push_back({1, sha_of(0xAA)});
-  const MatchOptions o;  // 31 / 16 / 50
+  const MatchOptions o;  // the defaults
 
   std::vector<CatalogHash> items{
-      item(10, base, ph, 100, 0xAA),                                  // same bytes: exact
-      item(11, flip256(base, 31, rng), flip64(ph, 16)),               // both at the limit: near
-      item(12, flip256(base, 31, rng), flip64(ph, 17)),               // pHash one over: review
-      item(13, flip256(base, 32, rng), flip64(ph, 0)),                // PDQ one over: nothing
-      item(14, flip256(base, 3, rng), flip64(ph, 2), o.min_quality),  // quality at the gate: near
+      item(10, base, ph, 100, 0xAA),  // same bytes: exact
+      item(11, flip256(base, o.max_distance, rng),
+           flip64(ph, o.phash_distance)),  // both at the limit: near
+      item(12, flip256(base, o.max_distance, rng),
+           flip64(ph, o.phash_distance + 1)),                           // pHash one over: review
+      item(13, flip256(base, o.max_distance + 1, rng), flip64(ph, 0)),  // PDQ one over: nothing
+      item(14, flip256(base, 3, rng), flip64(ph, 2), o.min_quality),    // quality at the gate: near
       item(15, flip256(base, 3, rng), flip64(ph, 2), o.min_quality - 1),  // below: review
   };
   const MatchSet s = match_catalog(items, bank, {}, o);
@@ -99,8 +101,8 @@ TEST_CASE("tiers follow the policy at and beyond each threshold") {
   CHECK(find(s, 10, 1)->pdq_distance == 0);
   REQUIRE(find(s, 11, 1) != nullptr);
   CHECK(find(s, 11, 1)->tier == Tier::near);
-  CHECK(find(s, 11, 1)->pdq_distance == 31);
-  CHECK(find(s, 11, 1)->phash_distance == 16);
+  CHECK(find(s, 11, 1)->pdq_distance == o.max_distance);
+  CHECK(find(s, 11, 1)->phash_distance == o.phash_distance);
   REQUIRE(find(s, 12, 1) != nullptr);
   CHECK(find(s, 12, 1)->tier == Tier::review);
   CHECK(find(s, 13, 1) == nullptr);

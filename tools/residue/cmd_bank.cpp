@@ -424,7 +424,8 @@ Runner add_bank_command(CLI::App& app) {
       "A bank is a SQLite file (like a catalog, but of role `bank`) of withdrawn items. Each\n"
       "entry keeps its locator, label and the time it was added, and its hashes: for an image,\n"
       "PDQ (with quality) and pHash of the whole picture under its 8 rotations and flips, and of\n"
-      "centre crops to 90%, 80% and 70%, so that transformed and cropped copies are found.\n"
+      "centre crops to 95%, 90%, ..., 70% (5% apart), so that transformed and cropped copies\n"
+      "are found.\n"
       "Hash lists (`bank import`) let mirror operators search without the images themselves.");
 
   auto add = std::make_shared<AddArgs>();

@@ -85,6 +85,12 @@ struct PixelRect {
 /// The centred rectangle keeping `fraction` of each side (rounded, at least 1 px).
 [[nodiscard]] PixelRect centre_crop(int width, int height, double fraction) noexcept;
 
+/// The raster rotated or flipped (rot90 is counter-clockwise, as in PDQ's names). PDQ's own
+/// dihedral hashes are derived from one downsampled image and differ from the hashes of the
+/// transformed pixels by up to ~30 bits on large textured photos (the downsampling is not
+/// symmetric); banks hash the transformed pixels so rotated copies match closely.
+[[nodiscard]] LumaImage transform_luma(LumaView luma, Dihedral d);
+
 /// Everything residue records for one decoded image.
 struct ImageHashes {
   PdqResult pdq;

@@ -26,7 +26,7 @@ namespace residue {
 
 /// pHash distance that confirms a PDQ match (64-bit DCT pHash). Calibrated on the corpus: see
 /// bench/README.md (accuracy) for the distribution it was chosen from.
-inline constexpr int kDefaultPhashDistance = 16;
+inline constexpr int kDefaultPhashDistance = 12;
 inline constexpr int kDefaultPdqDistance = 31;
 inline constexpr int kDefaultMinQuality = 50;
 inline constexpr int kDefaultHashOnlyDistance = 15;

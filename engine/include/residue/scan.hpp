@@ -67,8 +67,9 @@ struct ScanStats {
                                     const DecodeOptions& decode, bool dihedral) noexcept;
 
 /// A withdrawn image hashed for a removal bank: its record (SHA-256, format, size, full-view
-/// hashes) and every bank hash: the whole image under the 8 dihedral transforms, and centre crops
-/// to 90%, 80% and 70% of each side (untransformed), each with PDQ, quality and pHash. Hashed at
+/// hashes) and every bank hash: the whole image under the 8 dihedral transforms (hashed from the
+/// transformed pixels), and centre crops to 95%, 90%, ..., 70% of each side (untransformed), each
+/// with PDQ, quality and pHash: 14 hashes. Hashed at
 /// full resolution with the reference PDQ (DecodeOptions::exact is forced): banks are small and
 /// their hashes are compared with every copy. Never throws; on failure record.error is set.
 struct BankImage {

@@ -112,6 +112,12 @@ std::string_view to_string(BankView v) noexcept {
       return "crop80";
     case BankView::crop70:
       return "crop70";
+    case BankView::crop95:
+      return "crop95";
+    case BankView::crop85:
+      return "crop85";
+    case BankView::crop75:
+      return "crop75";
   }
   return "unknown";
 }
@@ -126,6 +132,12 @@ double crop_fraction(BankView v) noexcept {
       return 0.8;
     case BankView::crop70:
       return 0.7;
+    case BankView::crop95:
+      return 0.95;
+    case BankView::crop85:
+      return 0.85;
+    case BankView::crop75:
+      return 0.75;
   }
   return 1.0;
 }

@@ -358,8 +358,17 @@ cv::Mat to_8bit(const cv::Mat& m) {
 
 int reduced_scale(const ImageInfo& info, int min_reduced_side) {
   const int side = std::min(info.stored_width, info.stored_height);
-  for (int s : {8, 4, 2})
-    if (side / s >= min_reduced_side) return s;
+  // Orientations other than 1 (none) and 5 (transpose) reverse a stored axis. The codec's blocks
+  // start at the stored image's first row and column; reversed, a partial last block lands
+  // first, and PDQ's folded weights (PdqSource) would be off by the remainder: 28-34 bits on a
+  // smooth 1732x1154 photo with orientation 3 (bench/accuracy). Such images use only scales
+  // that divide both sides.
+  const bool reverses = info.orientation >= 2 && info.orientation <= 8 && info.orientation != 5;
+  for (int s : {8, 4, 2}) {
+    if (side / s < min_reduced_side) continue;
+    if (reverses && (info.stored_width % s != 0 || info.stored_height % s != 0)) continue;
+    return s;
+  }
   return 1;
 }
 

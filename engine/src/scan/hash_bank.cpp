@@ -33,24 +33,31 @@ BankImage hash_bank_image(std::string locator, std::span<const std::uint8_t> byt
     r.height = img.info.height();
     r.scale_denom = img.scale_denom;
     const LumaView luma = img.luma.view();
-    const ImageHashes full = hash_image(luma, HashOptions{.dihedral = true, .exact = true});
+    const ImageHashes full = hash_image(luma, HashOptions{.exact = true});
     r.pdq = full.pdq.hash;
     r.quality = full.pdq.quality;
     r.phash = full.phash;
-    r.has_dihedral = true;
-    r.pdq_dihedral = full.pdq_dihedral;
-    r.phash_dihedral = full.phash_dihedral;
     out.hashes.reserve(kDihedralCount + kBankViewCount - 1);
+    // Each transform is hashed from the transformed pixels, not derived in the DCT domain: the
+    // derivation is exact only at 64x64, and on large photos drifts by up to ~30 bits.
     for (int d = 0; d < kDihedralCount; ++d) {
+      const auto t = static_cast<Dihedral>(d);
+      const ImageHashes h = t == Dihedral::original ? full
+                                                    : hash_image(transform_luma(luma, t).view(),
+                                                                 HashOptions{.exact = true});
+      r.pdq_dihedral[static_cast<std::size_t>(d)] = h.pdq.hash;
+      r.phash_dihedral[static_cast<std::size_t>(d)] = h.phash;
       out.hashes.push_back(BankHash{.view = BankView::full,
-                                    .dihedral = static_cast<Dihedral>(d),
+                                    .dihedral = t,
                                     .has_pdq = true,
                                     .has_phash = true,
-                                    .quality = static_cast<std::int16_t>(full.pdq.quality),
-                                    .pdq = full.pdq_dihedral[static_cast<std::size_t>(d)],
-                                    .phash = full.phash_dihedral[static_cast<std::size_t>(d)]});
+                                    .quality = static_cast<std::int16_t>(h.pdq.quality),
+                                    .pdq = h.pdq.hash,
+                                    .phash = h.phash});
     }
-    for (const BankView v : {BankView::crop90, BankView::crop80, BankView::crop70}) {
+    r.has_dihedral = true;
+    for (const BankView v : {BankView::crop95, BankView::crop90, BankView::crop85, BankView::crop80,
+                             BankView::crop75, BankView::crop70}) {
       const PixelRect rect = centre_crop(luma.width, luma.height, crop_fraction(v));
       if (rect.width < kPdqMinDimension || rect.height < kPdqMinDimension) continue;
       const ImageHashes h = hash_image(sub_view(luma, rect), HashOptions{.exact = true});
