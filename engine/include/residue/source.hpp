@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "residue/core.hpp"
@@ -137,5 +138,63 @@ class ItemStream {
 /// too_large when it exceeds max_bytes.
 [[nodiscard]] Outcome<std::vector<std::uint8_t>> read_file_bytes(
     const std::string& path, std::uint64_t max_bytes = std::uint64_t{1} << 32);
+
+// ---------------------------------------------------------------------------------------------
+// Container rewrites: a verified copy of a container without some of its items (what purge
+// puts in place of the original). Only the source layer parses container formats, so this is
+// where they are rewritten; replacing the original is the caller's business.
+
+/// What rewrite_container did. Counts are of items as the source layer numbers them: regular
+/// file members for tar/zip (directories, links and pax global headers are kept and not
+/// counted), lines for TSV (every line, header and blank ones included), records for RecordIO
+/// (the header record 0 included).
+struct RewriteReport {
+  std::uint64_t members_before = 0;  // items in the original
+  std::uint64_t kept = 0, removed = 0;
+  std::uint64_t bytes_before = 0, bytes_after = 0;  // sizes of the original and of out_path
+  std::vector<std::string> removed_locators;        // found and removed (sorted, distinct)
+  std::vector<std::string> missing_locators;        // asked for but not in the container (sorted)
+};
+
+/// Writes to `out_path` (which must not exist; created with O_EXCL, with the original's
+/// permission bits) a copy of the container at `path` without the items whose locators are in
+/// `remove` (spelled from `path` exactly as ItemStream builds them: `path!/member`,
+/// `path!/line/N`, `path!/record/N`), then reads `out_path` back and verifies it: every kept
+/// item present, in the same order, with the same name and bytes as in the original (compared
+/// byte for byte, by the rewrite's own parser and by the readers ItemStream uses); no removed
+/// item present; item count = before - removed. Lines and records after a removed one are
+/// renumbered (line 17 becomes line 16). fsyncs `out_path` (not its directory) before returning.
+/// Never modifies `path`; fails if `path` changes while it is read.
+///
+/// Per kind (`kind` must be what detection finds in `path`):
+///   tar   plain or compressed with gzip/bzip2/xz/zstd (recompressed with the same compressor).
+///         Every kept entry's blocks are copied verbatim (pax 'x' and GNU 'L'/'K' extended
+///         headers, header, data, padding); a removed entry goes with its extended headers. pax
+///         global headers, directories and links are kept. Every member with the removed
+///         member's name is removed (a tar may repeat a name). Refused (unsupported): sparse
+///         files, multi-volume or unknown entry types, data after the end-of-archive marker, a
+///         kept hard link to a removed member. Bad header checksums are corrupt.
+///   zip   each kept entry's local header, data and data descriptor are copied verbatim; the
+///         central directory keeps the kept entries' records with new offsets; the end record
+///         (and zip64 records when the original has them) is rewritten; the comment is kept.
+///         Refused: encrypted entries, multi-disk archives, data before the first entry or
+///         between entries, entries whose order differs from the central directory's.
+///   tsv   exactly the removed lines go; every other byte stays (line endings, a missing final
+///         newline). Removing a header line (before the first image line) is refused.
+///   recordio  removed records go with their whole framing (all parts of a multi-part record);
+///         removing a record without an image (InsightFace's header record 0) is refused. When
+///         `path`'s .idx exists (train.rec -> train.idx), a new index is written to
+///         `out_idx_path` (default: the same convention applied to `out_path`; created with
+///         O_EXCL, fsynced): each kept record keeps its key, with its new offset, as
+///         "key\toffset\n". The .idx must list every record in file order, else unsupported.
+///
+/// On any failure (I/O, ENOSPC/EFBIG, corrupt or truncated input, unsupported content,
+/// verification mismatch) the outputs are removed and an ItemError says what and where:
+/// io_error (with the OS reason), corrupt, truncated, unsupported, internal ("verification
+/// failed: ..." naming the member). Never throws. Memory: bounded (streams; the scanner check
+/// holds at most two items of up to 256 MiB, larger items are compared by the raw check only).
+[[nodiscard]] Outcome<RewriteReport> rewrite_container(
+    const std::string& path, ContainerKind kind, const std::unordered_set<std::string>& remove,
+    const std::string& out_path, const std::string& out_idx_path = {});
 
 }  // namespace residue
