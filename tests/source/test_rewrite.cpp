@@ -634,3 +634,267 @@ TEST_CASE("RecordIO rewrite refuses the header record, a stale .idx and a damage
     CHECK(r->missing_locators == std::vector<std::string>{f.path + "!/record/99"});
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// zip
+
+namespace {
+
+std::uint32_t crc32(const Bytes& b) {
+  std::uint32_t c = 0xffffffff;
+  for (auto v : b) {
+    c ^= v;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320 & (0u - (c & 1)));
+  }
+  return ~c;
+}
+
+void le(Bytes& b, std::uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+struct ZipOptions {
+  bool descriptor = false;  // flag bit 3, zero sizes in the local header, a signed descriptor
+  bool zip64 = false;       // offsets in zip64 extras, zip64 end records
+  std::string comment;
+};
+
+/// A zip built by hand: even members are stored, odd ones "deflated" as one stored deflate
+/// block (valid method-8 data). Deterministic, so the expected rewrite is the same builder
+/// applied to the kept members.
+Bytes build_zip(const std::vector<Member>& members, const ZipOptions& o) {
+  Bytes out, cd;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const auto& m = members[i];
+    const bool deflated = i % 2 == 1;
+    Bytes data = m.bytes;
+    if (deflated) {
+      data = {0x01};
+      le(data, m.bytes.size(), 2);
+      le(data, ~m.bytes.size() & 0xffff, 2);
+      data.insert(data.end(), m.bytes.begin(), m.bytes.end());
+    }
+    const std::uint32_t crc = crc32(m.bytes);
+    const std::uint64_t offset = out.size();
+    const std::uint16_t flags = o.descriptor ? 0x08 : 0;
+    le(out, 0x04034b50, 4);
+    le(out, 20, 2);
+    le(out, flags, 2);
+    le(out, deflated ? 8 : 0, 2);
+    le(out, 0x6000, 2);
+    le(out, 0x5821, 2);
+    le(out, o.descriptor ? 0 : crc, 4);
+    le(out, o.descriptor ? 0 : data.size(), 4);
+    le(out, o.descriptor ? 0 : m.bytes.size(), 4);
+    le(out, m.name.size(), 2);
+    le(out, 0, 2);
+    out.insert(out.end(), m.name.begin(), m.name.end());
+    out.insert(out.end(), data.begin(), data.end());
+    if (o.descriptor) {
+      le(out, 0x08074b50, 4);
+      le(out, crc, 4);
+      le(out, data.size(), 4);
+      le(out, m.bytes.size(), 4);
+    }
+    le(cd, 0x02014b50, 4);
+    le(cd, 0x031e, 2);  // made by unix
+    le(cd, 20, 2);
+    le(cd, flags, 2);
+    le(cd, deflated ? 8 : 0, 2);
+    le(cd, 0x6000, 2);
+    le(cd, 0x5821, 2);
+    le(cd, crc, 4);
+    le(cd, data.size(), 4);
+    le(cd, m.bytes.size(), 4);
+    le(cd, m.name.size(), 2);
+    le(cd, o.zip64 ? 12 : 0, 2);
+    le(cd, 0, 2);
+    le(cd, 0, 2);
+    le(cd, 0, 2);
+    le(cd, std::uint64_t{0100644} << 16, 4);
+    le(cd, o.zip64 ? 0xffffffff : offset, 4);
+    cd.insert(cd.end(), m.name.begin(), m.name.end());
+    if (o.zip64) {
+      le(cd, 1, 2);
+      le(cd, 8, 2);
+      le(cd, offset, 8);
+    }
+  }
+  const std::uint64_t cd_offset = out.size();
+  out.insert(out.end(), cd.begin(), cd.end());
+  if (o.zip64) {
+    const std::uint64_t at = out.size();
+    le(out, 0x06064b50, 4);
+    le(out, 44, 8);
+    le(out, 45, 2);
+    le(out, 45, 2);
+    le(out, 0, 4);
+    le(out, 0, 4);
+    le(out, members.size(), 8);
+    le(out, members.size(), 8);
+    le(out, cd.size(), 8);
+    le(out, cd_offset, 8);
+    le(out, 0x07064b50, 4);
+    le(out, 0, 4);
+    le(out, at, 8);
+    le(out, 1, 4);
+  }
+  le(out, 0x06054b50, 4);
+  le(out, 0, 4);
+  le(out, o.zip64 ? 0xffff : members.size(), 2);
+  le(out, o.zip64 ? 0xffff : members.size(), 2);
+  le(out, o.zip64 ? 0xffffffff : cd.size(), 4);
+  le(out, o.zip64 ? 0xffffffff : cd_offset, 4);
+  le(out, o.comment.size(), 2);
+  out.insert(out.end(), o.comment.begin(), o.comment.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("zip rewrite copies kept entries verbatim and rebuilds the central directory") {
+  struct Variant {
+    std::string name;
+    ZipOptions options;
+  };
+  for (const auto& v :
+       {Variant{"plain", {}},
+        Variant{"data descriptors", {.descriptor = true, .zip64 = false, .comment = {}}},
+        Variant{"zip64 records", {.descriptor = false, .zip64 = true, .comment = {}}},
+        Variant{"comment, descriptors, zip64", {true, true, "an archive comment"}}}) {
+    CAPTURE(v.name);
+    TempDir t;
+    auto m = images(6);
+    m[4].name = "imgs/sub/" + m[4].name;
+    const auto path = (t / "part.zip").string();
+    write_bytes(path, build_zip(m, v.options));
+    for (const auto& [label, removed] : removal_cases(m.size())) {
+      CAPTURE(label);
+      std::unordered_set<std::string> rm;
+      std::vector<Member> kept;
+      for (std::size_t i = 0; i < m.size(); ++i) {
+        if (removed.count(i) != 0) {
+          rm.insert(path + "!/" + m[i].name);
+        } else {
+          kept.push_back(m[i]);
+        }
+      }
+      const auto out = (t / ("out-" + label + ".zip")).string();
+      auto r = rewrite_container(path, ContainerKind::zip, rm, out);
+      REQUIRE_MESSAGE(r.has_value(), r.error().message);
+      // Expected: the original's local segments of the kept members, its central records with
+      // the new offsets, and new end records (sizes derived from the builder's layout).
+      Bytes want;
+      {
+        Bytes full = build_zip(m, v.options);
+        // Local segments of the original, in order.
+        std::vector<Bytes> segs;
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < m.size(); ++i) {
+          const std::size_t data = i % 2 == 1 ? m[i].bytes.size() + 5 : m[i].bytes.size();
+          const std::size_t len = 30 + m[i].name.size() + data + (v.options.descriptor ? 16 : 0);
+          segs.emplace_back(full.begin() + static_cast<std::ptrdiff_t>(at),
+                            full.begin() + static_cast<std::ptrdiff_t>(at + len));
+          at += len;
+        }
+        // Central records: those of the original with the offset replaced.
+        std::size_t cd = at;
+        Bytes new_cd;
+        for (std::size_t i = 0; i < m.size(); ++i) {
+          const std::size_t len = 46 + m[i].name.size() + (v.options.zip64 ? 12 : 0);
+          Bytes rec(full.begin() + static_cast<std::ptrdiff_t>(cd),
+                    full.begin() + static_cast<std::ptrdiff_t>(cd + len));
+          cd += len;
+          if (removed.count(i) != 0) continue;
+          Bytes off;
+          le(off, want.size(), v.options.zip64 ? 8 : 4);
+          std::copy(off.begin(), off.end(),
+                    rec.begin() + static_cast<std::ptrdiff_t>(
+                                      v.options.zip64 ? 46 + m[i].name.size() + 4 : 42));
+          new_cd.insert(new_cd.end(), rec.begin(), rec.end());
+          want.insert(want.end(), segs[i].begin(), segs[i].end());
+        }
+        const std::uint64_t cd_offset = want.size();
+        want.insert(want.end(), new_cd.begin(), new_cd.end());
+        if (v.options.zip64) {
+          const std::uint64_t z = want.size();
+          le(want, 0x06064b50, 4);
+          le(want, 44, 8);
+          le(want, 45, 2);
+          le(want, 45, 2);
+          le(want, 0, 8);
+          le(want, kept.size(), 8);
+          le(want, kept.size(), 8);
+          le(want, new_cd.size(), 8);
+          le(want, cd_offset, 8);
+          le(want, 0x07064b50, 4);
+          le(want, 0, 4);
+          le(want, z, 8);
+          le(want, 1, 4);
+        }
+        le(want, 0x06054b50, 4);
+        le(want, 0, 4);
+        le(want, v.options.zip64 ? 0xffff : kept.size(), 2);
+        le(want, v.options.zip64 ? 0xffff : kept.size(), 2);
+        le(want, v.options.zip64 ? 0xffffffff : new_cd.size(), 4);
+        le(want, v.options.zip64 ? 0xffffffff : cd_offset, 4);
+        le(want, v.options.comment.size(), 2);
+        want.insert(want.end(), v.options.comment.begin(), v.options.comment.end());
+      }
+      CHECK(read_bytes(out) == want);
+      CHECK(r->members_before == 6);
+      CHECK(r->removed == removed.size());
+      CHECK(r->kept == kept.size());
+      std::vector<std::pair<std::string, Bytes>> expect_items;
+      for (const auto& k : kept) expect_items.emplace_back(k.name, k.bytes);
+      // An empty zip64 archive starts with its zip64 end record: not detected as a zip.
+      if (!kept.empty() || !v.options.zip64) CHECK(scanned(out) == expect_items);
+    }
+  }
+}
+
+TEST_CASE("zip written by libarchive (deflate): rewrite and read back; bad zips are refused") {
+  TempDir t;
+  auto m = images(5);
+  m.insert(m.begin() + 2, Member{"dir/", {}});
+  const auto path = (t / "lib.zip").string();
+  write_archive(path, m, "zip");
+  const auto out = (t / "out.zip").string();
+  auto r = rewrite_container(path, ContainerKind::zip, {path + "!/" + m[3].name}, out);
+  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  CHECK(r->members_before == 5);  // the directory is kept but is not an item
+  CHECK(r->kept == 4);
+  std::vector<std::pair<std::string, Bytes>> want;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (i != 2 && i != 3) want.emplace_back(m[i].name, m[i].bytes);
+  }
+  CHECK(scanned(out) == want);
+
+  const auto refuse = [&](Bytes b, ErrorCode code, std::string_view words) {
+    const auto in = (t / "bad.zip").string();
+    write_bytes(in, b);
+    const auto o = (t / "bad-out.zip").string();
+    auto rr = rewrite_container(in, ContainerKind::zip, {in + "!/000000.jpg"}, o);
+    REQUIRE_FALSE(rr.has_value());
+    CHECK(rr.error().code == code);
+    CHECK_MESSAGE(rr.error().message.find(words) != std::string::npos, rr.error().message);
+    CHECK_FALSE(fs::exists(o));
+  };
+  const Bytes good = build_zip(images(3), {});
+  SUBCASE("encrypted") {
+    Bytes b = good;
+    const std::size_t cd = b.size() - 22 - 3 * (46 + 10);
+    b[cd + 8] |= 1;
+    refuse(b, ErrorCode::unsupported, "encrypted");
+  }
+  SUBCASE("no end record") {
+    Bytes b(good.begin(), good.end() - 10);
+    refuse(b, ErrorCode::corrupt, "end of central directory");
+  }
+  SUBCASE("bytes before the first entry") {
+    Bytes b = good;
+    const std::size_t cd = b.size() - 22 - 3 * (46 + 10);
+    b[cd + 42] = 4;  // the first entry claims to start at offset 4
+    refuse(b, ErrorCode::unsupported, "bytes before");
+  }
+}

@@ -191,8 +191,9 @@ struct RewriteReport {
 /// On any failure (I/O, ENOSPC/EFBIG, corrupt or truncated input, unsupported content,
 /// verification mismatch) the outputs are removed and an ItemError says what and where:
 /// io_error (with the OS reason), corrupt, truncated, unsupported, internal ("verification
-/// failed: ..." naming the member). Never throws. Memory: bounded (streams; the scanner check
-/// holds at most two items of up to 256 MiB, larger items are compared by the raw check only).
+/// failed: ..." naming the member). Never throws. Memory: streams, except that a zip's central
+/// directory is held (about 100 bytes per entry); the scanner check holds at most two items of
+/// up to 256 MiB (larger items are compared by the raw check only).
 [[nodiscard]] Outcome<RewriteReport> rewrite_container(
     const std::string& path, ContainerKind kind, const std::unordered_set<std::string>& remove,
     const std::string& out_path, const std::string& out_idx_path = {});
