@@ -165,6 +165,10 @@ class TarParser {
         if (!d.value()) return truncated("inside the extended header at offset " + at(here));
         e.header.insert(e.header.end(), data.begin(), data.end());
         const std::string_view text(reinterpret_cast<const char*>(data.data()), *size);
+        if (type == 'g' && e.header.size() != kBlock + data.size()) {
+          return unsupported("pax global header between an entry's extended headers at offset " +
+                             at(here));
+        }
         if (type == 'g') {  // applies to every later entry: a unit of its own, always kept
           e.global = true;
           e.type = type;
