@@ -217,7 +217,7 @@ TEST_CASE("trimmed hashes round-trip; a schema 1 catalog is read as is and migra
   // Make it look like schema 1: the trimmed columns did not exist then.
   sql(path,
       "ALTER TABLE items DROP COLUMN pdq_trim; ALTER TABLE items DROP COLUMN quality_trim; "
-      "ALTER TABLE items DROP COLUMN phash_trim; "
+      "ALTER TABLE items DROP COLUMN phash_trim; ALTER TABLE items DROP COLUMN strips; "
       "UPDATE residue_meta SET value='1' WHERE key='schema_version'");
   {
     Catalog c(path, Catalog::Mode::read_only);  // read-only: not migrated, still readable

@@ -44,8 +44,13 @@ A.crop((w // 20, h // 20, w - w // 20, h - h // 20)).save(f"{out}/a_crop90.jpg",
 ImageOps.expand(A, border=w // 10, fill=(255, 255, 255)).save(f"{out}/a_border.jpg", quality=90)
 ImageOps.grayscale(B).save(f"{out}/b_grey.jpg", quality=80)
 B.save(f"{out}/b_q30.jpg", quality=30)
+logo = A.copy(); s = int(min(w, h) * 0.38)   # an opaque logo in the bottom-right corner
+for y in range(s):
+    for x in range(s):
+        logo.putpixel((w - s - 8 + x, h - s - 8 + y), (230, 30, 40) if (x // 12 + y // 12) % 2 else (255, 255, 255))
+logo.save(f"{out}/a_logo.jpg", quality=90)
 EOF
-edits=7
+edits=8
 occurrences() {  # items of the catalog with the bytes of sample $1 (read with sqlite3, not residue)
   local sha
   sha=$(sha256sum "$data/samples/$1" | cut -d' ' -f1 | tr a-f A-F)
@@ -57,9 +62,9 @@ occurrences() {  # items of the catalog with the bytes of sample $1 (read with s
 check "scan -> catalog" test -s c.db
 "$bin" bank add --bank b.db --label request-7 withdrawn 2>err; st=$?
 check "bank add -> exit 0" test $st -eq 0
-check "bank add summary" grep -q "2 images added (28 hashes)" err
-check "bank stats --json: 2 entries, 22 hashes (8 transforms + 3 crops each)" \
-  test "$("$bin" bank stats --json b.db | field "['entries'], d['hashes'], d['labels']['request-7']")" = "(2, 28, 2)"
+check "bank add summary" grep -q "2 images added (36 hashes)" err
+check "bank stats --json: 2 entries, 36 hashes (8 transforms, 6 crops, 4 strips each)" \
+  test "$("$bin" bank stats --json b.db | field "['entries'], d['hashes'], d['labels']['request-7']")" = "(2, 36, 2)"
 "$bin" bank add --bank b.db withdrawn 2>err; st=$?
 check "adding the same images again is a no-op" grep -q "0 images added (0 hashes), 2 already" err
 
@@ -84,13 +89,15 @@ check "every byte copy of B is exact ($want_b)" \
 for kind in file tar zip tsv recordio; do
   check "exact copies found in $kind" test "$(count_rows r.csv tier=exact container=$kind)" -gt 0
 done
-for e in a_mirrored.jpg a_rot90.png a_half.jpg a_crop90.jpg a_border.jpg b_grey.jpg b_q30.jpg; do
+for e in a_mirrored.jpg a_rot90.png a_half.jpg a_crop90.jpg a_border.jpg a_logo.jpg b_grey.jpg b_q30.jpg; do
   check "edited copy $e is near" test "$(count_rows r.csv tier=near locator=m/edits/$e)" -eq 1
 done
 check "mirrored copy matched through the flipy transform" \
   test "$(count_rows r.csv locator=m/edits/a_mirrored.jpg dihedral=flipy)" -eq 1
 check "bordered copy matched through its trimmed hashes" \
   test "$(count_rows r.csv locator=m/edits/a_border.jpg trimmed=true)" -eq 1
+check "logo copy matched through a strip that leaves the corner out" \
+  test "$(( $(count_rows r.csv locator=m/edits/a_logo.jpg view=top55) + $(count_rows r.csv locator=m/edits/a_logo.jpg view=left55) ))" -eq 1
 check "no other image is exact or near (zero false matches)" test \
   "$(( $(count_rows r.csv tier=exact) + $(count_rows r.csv tier=near) ))" -eq $((want_a + want_b + edits))
 check "summary on stderr" grep -q "match: .* items against 2 bank entries" err
@@ -118,15 +125,15 @@ check "bank remove --label" test "$("$bin" bank stats --json b.db | field "['ent
 
 # 4. Hash lists: export, import back, same matches; the formats other tools write.
 "$bin" bank export --bank b.db --format pdq-csv >list.csv
-check "export: 28 lines, hash,quality first" \
-  "$py" -c "import re,sys; l=open('list.csv').read().splitlines(); assert len(l)==28; assert all(re.match(r'^[0-9a-f]{64},\d+,', x) for x in l)"
+check "export: 36 lines, hash,quality first" \
+  "$py" -c "import re,sys; l=open('list.csv').read().splitlines(); assert len(l)==36; assert all(re.match(r'^[0-9a-f]{64},\d+,', x) for x in l)"
 "$bin" bank export --bank b.db --format jsonl >list.jsonl
 check "export jsonl: one object per entry with its hashes" \
-  "$py" -c "import json; e=[json.loads(x) for x in open('list.jsonl')]; assert len(e)==2 and all(len(x['hashes'])==14 for x in e)"
+  "$py" -c "import json; e=[json.loads(x) for x in open('list.jsonl')]; assert len(e)==2 and all(len(x['hashes'])==18 for x in e)"
 check "exports hold no image bytes" bash -c "! grep -qi -e thumbnail -e jfif list.csv list.jsonl"
 "$bin" bank import --bank imported.db list.csv 2>err; st=$?
 check "import of an export -> exit 0, 2 entries" \
-  test $st -eq 0 -a "$("$bin" bank stats --json imported.db | field "['entries'], d['hashes']")" = "(2, 28)"
+  test $st -eq 0 -a "$("$bin" bank stats --json imported.db | field "['entries'], d['hashes']")" = "(2, 36)"
 "$bin" match --catalog c.db --bank imported.db --out imp.csv -q 2>/dev/null
 key() { "$py" -c "import csv,sys; print(sorted((r['locator'],r['tier'],r['pdq_distance'],r['phash_distance'],r['dihedral'],r['view']) for r in csv.DictReader(open(sys.argv[1]))))" "$1"; }
 check "imported list finds exactly what the image bank finds" test "$(key imp.csv)" = "$(key r.csv)"

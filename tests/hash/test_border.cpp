@@ -7,7 +7,9 @@
 #include <tuple>
 #include <vector>
 
+#include "residue/decode.hpp"
 #include "residue/hash.hpp"
+#include "support/fixtures.hpp"
 
 using namespace residue;
 
@@ -142,4 +144,53 @@ TEST_CASE("at 64x64, hashes of transformed pixels equal PDQ's DCT-domain dihedra
         pdq_hash_dihedral(transform_luma(img.view(), static_cast<Dihedral>(t)).view()).hashes[0] ==
         d.hashes[static_cast<std::size_t>(t)]);
   }
+}
+
+TEST_CASE("strip rectangles are the top, bottom, left and right 55%") {
+  CHECK(strip_rect(200, 100, Strip::top) == PixelRect{0, 0, 200, 55});
+  CHECK(strip_rect(200, 100, Strip::bottom) == PixelRect{0, 45, 200, 55});
+  CHECK(strip_rect(200, 100, Strip::left) == PixelRect{0, 0, 110, 100});
+  CHECK(strip_rect(200, 100, Strip::right) == PixelRect{90, 0, 110, 100});
+}
+
+TEST_CASE("strip hashes agree across resolutions, and a corner logo spares the opposite strips") {
+  // A real photograph, decoded at full resolution and as the fast path decodes it.
+  const auto bytes = residue::test::read_bytes(residue::test::data_dir() / "samples" /
+                                               "gnome-control-center-data__mountain.jpg");
+  auto full = decode_luma(bytes, DecodeOptions{.exact = true});
+  auto reduced = decode_luma(bytes, DecodeOptions{});  // the fast path scan uses
+  REQUIRE(full);
+  REQUIRE(reduced);
+  REQUIRE(reduced.value().scale_denom > 1);
+  const LumaImage& big = full.value().luma;
+  const StripHashes a = strip_hashes(big.view());
+  const StripHashes b = strip_hashes(reduced.value().luma.view());
+  REQUIRE(a.valid);
+  REQUIRE(b.valid);
+  // Strips of sky are flat: PDQ's quality gate (50) keeps them out of `near`, so only strips
+  // with detail must agree closely.
+  int detailed = 0;
+  for (int k = 0; k < kStripCount; ++k) {
+    CAPTURE(k);
+    const auto i = static_cast<std::size_t>(k);
+    CAPTURE(a.quality[i]);
+    if (a.quality[i] < 50) continue;
+    ++detailed;
+    CHECK(hamming(a.pdq[i], b.pdq[i]) <= 10);
+    CHECK(hamming(a.phash[i], b.phash[i]) <= 6);
+    CHECK(std::abs(a.quality[i] - b.quality[i]) <= 10);
+  }
+  CHECK(detailed >= 2);
+  // An opaque checkered logo in the bottom-right corner, 38% of each side.
+  LumaImage logo = big;
+  const int lw = big.width * 38 / 100, lh = big.height * 38 / 100;
+  for (int y = big.height - lh - 8; y < big.height - 8; ++y)
+    for (int x = big.width - lw - 8; x < big.width - 8; ++x)
+      logo.at(x, y) = (x / 16 + y / 16) % 2 != 0 ? 250.0f : 5.0f;
+  const StripHashes c = strip_hashes(logo.view());
+  CHECK(hamming(pdq_hash(big.view()).hash, pdq_hash(logo.view()).hash) > 31);  // whole: lost
+  CHECK(hamming(a.pdq[0], c.pdq[0]) <= 4);  // top strip: untouched
+  CHECK(hamming(a.pdq[2], c.pdq[2]) <= 4);  // left strip: untouched
+  CHECK(hamming(a.pdq[1], c.pdq[1]) > 31);  // the bottom strip holds the logo
+  CHECK_FALSE(strip_hashes(LumaImage(4, 4).view()).valid);
 }

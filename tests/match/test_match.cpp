@@ -306,3 +306,31 @@ TEST_CASE("dedup pairs and clusters") {
   CHECK(ca[1].members == std::vector<std::uint32_t>{3, 4});
   CHECK(ca[1].tier == Tier::review);
 }
+
+TEST_CASE("a strip of a copy matches only the same strip of a withdrawn image") {
+  std::mt19937_64 rng(17);
+  const Hash256 top = random256(rng), other = random256(rng);
+  const Hash64 ph{0x0f0f};
+  BankHashes bank;
+  bank.hashes.push_back(bank_hash(1, random256(rng), Hash64{1}));  // the whole image
+  bank.hashes.push_back(bank_hash(1, top, ph, 90, BankView::strip_top));
+  bank.hashes.push_back(bank_hash(1, other, ph, 90, BankView::strip_bottom));
+
+  CatalogHash good = item(1, random256(rng), Hash64{~0ULL});  // whole hash far: an overlay
+  good.has_strips = true;
+  good.strip_pdq = {flip256(top, 6, rng), random256(rng), random256(rng), random256(rng)};
+  good.strip_phash = {flip64(ph, 2), Hash64{0}, Hash64{0}, Hash64{0}};
+  good.strip_quality = {80, 80, 80, 80};
+  CatalogHash swapped = item(2, random256(rng), Hash64{~0ULL});  // top strip equals the bank's
+  swapped.has_strips = true;                                     // *bottom* strip: no match
+  swapped.strip_pdq = {other, top, random256(rng), random256(rng)};
+  swapped.strip_phash = {ph, ph, ph, ph};
+  swapped.strip_quality = {80, 80, 80, 80};
+  const MatchSet s = match_catalog(std::vector{good, swapped}, bank, {}, {});
+  REQUIRE(s.matches.size() == 1);
+  CHECK(s.matches[0].item_id == 1);
+  CHECK(s.matches[0].view == BankView::strip_top);
+  CHECK(s.matches[0].pdq_distance == 6);
+  CHECK(s.matches[0].tier == Tier::near);
+  CHECK(s.matches[0].quality == 80);
+}

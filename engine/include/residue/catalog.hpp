@@ -74,6 +74,11 @@ struct CatalogHash {
   std::int16_t quality_trim = 0;
   Hash256 pdq_trim;
   Hash64 phash_trim;
+  /// Hashes of the four half views (see hash.hpp, strip_hashes), when scan computed them.
+  bool has_strips = false;
+  std::array<std::int16_t, kStripViewCount> strip_quality{};
+  std::array<Hash256, kStripViewCount> strip_pdq{};
+  std::array<Hash64, kStripViewCount> strip_phash{};
 };
 
 /// One item's descriptive fields, for reports.

@@ -117,10 +117,20 @@ enum class BankView : std::uint8_t {
   crop95 = 4,
   crop85 = 5,
   crop75 = 6,
+  // Strip views (top, bottom, left, right 55%): matched only with the same strip of a copy, for
+  // copies with an overlay in one edge band (see hash.hpp, strip_hashes).
+  strip_top = 7,
+  strip_bottom = 8,
+  strip_left = 9,
+  strip_right = 10,
 };
-inline constexpr int kBankViewCount = 7;
-[[nodiscard]] std::string_view to_string(BankView v) noexcept;  // "full", "crop95", ...
-/// The kept fraction of each side for a view (1.0, 0.95, ..., 0.7).
+inline constexpr int kBankViewCount = 11;
+inline constexpr int kStripViewCount = 4;
+[[nodiscard]] constexpr bool is_strip(BankView v) noexcept {
+  return v >= BankView::strip_top && v <= BankView::strip_right;
+}
+[[nodiscard]] std::string_view to_string(BankView v) noexcept;  // "full", "crop95", "top55"...
+/// The kept fraction of each side for a crop view (1.0, 0.95, ..., 0.7; 1.0 for strips).
 [[nodiscard]] double crop_fraction(BankView v) noexcept;
 
 /// One hash of a bank entry: a view of the withdrawn image under a dihedral transform. Entries
@@ -245,6 +255,11 @@ struct ItemRecord {
   Hash256 pdq_trim;
   int quality_trim = 0;
   Hash64 phash_trim;
+  /// Hashes of the four half views (top, bottom, left, right 55%), when requested (scan).
+  bool has_strips = false;
+  std::array<Hash256, kStripViewCount> strip_pdq{};
+  std::array<int, kStripViewCount> strip_quality{};
+  std::array<Hash64, kStripViewCount> strip_phash{};
   std::optional<ItemError> error;  // set when the item could not be hashed
   [[nodiscard]] bool ok() const noexcept { return !error.has_value(); }
 };

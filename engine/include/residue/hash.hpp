@@ -85,6 +85,36 @@ struct PixelRect {
 /// The centred rectangle keeping `fraction` of each side (rounded, at least 1 px).
 [[nodiscard]] PixelRect centre_crop(int width, int height, double fraction) noexcept;
 
+/// The four half views strip hashes are made of: the top, bottom, left and right 55% of the image.
+enum class Strip : std::uint8_t { top = 0, bottom = 1, left = 2, right = 3 };
+inline constexpr int kStripCount = 4;
+/// The rectangle of a strip in a width x height raster.
+[[nodiscard]] constexpr PixelRect strip_rect(int width, int height, Strip s) noexcept {
+  const int h = (height * 55 + 50) / 100, w = (width * 55 + 50) / 100;
+  switch (s) {
+    case Strip::top:
+      return {0, 0, width, h};
+    case Strip::bottom:
+      return {0, height - h, width, h};
+    case Strip::left:
+      return {0, 0, w, height};
+    case Strip::right:
+      return {width - w, 0, w, height};
+  }
+  return {0, 0, width, height};
+}
+
+/// PDQ (with quality) and pHash of each strip, computed from a 64x64 area-averaged grid of the
+/// image so that rasters of any resolution give close hashes (see strips.cpp). A copy with a
+/// caption, watermark or logo in one edge band still matches through the strip that excludes it.
+struct StripHashes {
+  bool valid = false;  // false for images under kPdqMinDimension on a side
+  std::array<Hash256, kStripCount> pdq{};
+  std::array<int, kStripCount> quality{};
+  std::array<Hash64, kStripCount> phash{};
+};
+[[nodiscard]] StripHashes strip_hashes(LumaView luma);
+
 /// The raster rotated or flipped (rot90 is counter-clockwise, as in PDQ's names). PDQ's own
 /// dihedral hashes are derived from one downsampled image and differ from the hashes of the
 /// transformed pixels by up to ~30 bits on large textured photos (the downsampling is not

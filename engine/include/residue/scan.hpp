@@ -26,6 +26,7 @@ struct ScanOptions {
   int threads = 0;            // 0 = all hardware threads
   int tokens_per_thread = 4;  // items in flight per thread
   bool dihedral = false;      // also compute the 8 dihedral variants
+  bool strips = false;        // also the strip hashes (catalogs: overlay-robust matching)
   /// Hash for a removal bank (hash_bank_image: views x transforms) instead of hash_bytes.
   bool bank = false;
   /// Also make a report thumbnail of each image (ScanResult::thumbnail); 0 = none.
@@ -62,9 +63,11 @@ struct ScanStats {
   double seconds = 0.0;
 };
 
-/// Hashes one item's bytes (SHA-256, decode, PDQ + pHash). Never throws.
+/// Hashes one item's bytes (SHA-256, decode, PDQ + pHash, the border-trimmed hashes when the
+/// image has a flat border, and the strip hashes when `strips`). Never throws.
 [[nodiscard]] ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
-                                    const DecodeOptions& decode, bool dihedral) noexcept;
+                                    const DecodeOptions& decode, bool dihedral,
+                                    bool strips = false) noexcept;
 
 /// A withdrawn image hashed for a removal bank: its record (SHA-256, format, size, full-view
 /// hashes) and every bank hash: the whole image under the 8 dihedral transforms (hashed from the

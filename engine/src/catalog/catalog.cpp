@@ -37,16 +37,46 @@ std::span<const std::uint8_t> bytes_of(const auto& array) {
   return {array.data(), array.size()};
 }
 
+constexpr std::size_t kStripBytes = 32 + 8 + 2;
+
+std::array<std::uint8_t, kStripViewCount * kStripBytes> strips_blob(const ItemRecord& r) {
+  std::array<std::uint8_t, kStripViewCount * kStripBytes> b{};
+  for (std::size_t k = 0; k < kStripViewCount; ++k) {
+    std::uint8_t* p = b.data() + k * kStripBytes;
+    const auto pdq = pdq_blob(r.strip_pdq[k]);
+    std::copy(pdq.begin(), pdq.end(), p);
+    for (std::size_t i = 0; i < 8; ++i)
+      p[32 + i] = static_cast<std::uint8_t>(r.strip_phash[k].bits >> (56 - 8 * i));
+    const auto q = static_cast<std::uint16_t>(r.strip_quality[k]);
+    p[40] = static_cast<std::uint8_t>(q >> 8);
+    p[41] = static_cast<std::uint8_t>(q & 0xff);
+  }
+  return b;
+}
+
+void strips_from_blob(std::span<const std::uint8_t> b, CatalogHash& h) {
+  if (b.size() != kStripViewCount * kStripBytes) return;
+  for (std::size_t k = 0; k < kStripViewCount; ++k) {
+    const auto p = b.subspan(k * kStripBytes, kStripBytes);
+    h.strip_pdq[k] = pdq_from_blob(p.first(32));
+    std::uint64_t bits = 0;
+    for (std::size_t i = 0; i < 8; ++i) bits = (bits << 8) | p[32 + i];
+    h.strip_phash[k].bits = bits;
+    h.strip_quality[k] = static_cast<std::int16_t>((p[40] << 8) | p[41]);
+  }
+  h.has_strips = true;
+}
+
 constexpr const char* kUpsertItem =
     "INSERT INTO items(locator, file, container, kind, size, mtime_ns, sha256, format, width, "
     "height, pdq, quality, phash, status, error, scanned_at, run_id, gone, pdq_trim, "
-    "quality_trim, phash_trim) "
+    "quality_trim, phash_trim, strips) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0, ?18, "
-    "?19, ?20) "
+    "?19, ?20, ?21) "
     "ON CONFLICT(locator) DO UPDATE SET file=?2, container=?3, kind=?4, size=?5, mtime_ns=?6, "
     "sha256=?7, format=?8, width=?9, height=?10, pdq=?11, quality=?12, phash=?13, status=?14, "
     "error=?15, scanned_at=?16, run_id=?17, gone=0, pdq_trim=?18, quality_trim=?19, "
-    "phash_trim=?20";
+    "phash_trim=?20, strips=?21";
 constexpr const char* kUpsertFile =
     "INSERT INTO files(path, kind, size, mtime_ns, complete, run_id) VALUES(?1, ?2, ?3, ?4, ?5, "
     "?6) "
@@ -193,6 +223,10 @@ void Catalog::put_item(const ItemRecord& r, std::string_view file_path, std::str
   } else {
     s.bind_null(18).bind_null(19).bind_null(20);
   }
+  if (r.ok() && r.has_strips)
+    s.bind_blob(21, bytes_of(strips_blob(r)));
+  else
+    s.bind_null(21);
   s.run();
 
   if (container.empty()) {
@@ -309,8 +343,8 @@ std::vector<CatalogHash> Catalog::load_hashes() {
   }
   // Schema 1 catalogs (opened read-only, so not migrated) have no trimmed hashes.
   const bool trims = impl_->schema_version >= 2;
-  Stmt s(db, trims ? "SELECT id, pdq, phash, sha256, quality, pdq_trim, quality_trim, phash_trim "
-                     "FROM items WHERE gone=0 AND status=0"
+  Stmt s(db, trims ? "SELECT id, pdq, phash, sha256, quality, pdq_trim, quality_trim, phash_trim, "
+                     "strips FROM items WHERE gone=0 AND status=0"
                    : "SELECT id, pdq, phash, sha256, quality FROM items WHERE gone=0 AND status=0");
   while (s.step()) {
     CatalogHash h;
@@ -326,6 +360,7 @@ std::vector<CatalogHash> Catalog::load_hashes() {
       h.quality_trim = static_cast<std::int16_t>(s.int64(6));
       h.phash_trim.bits = static_cast<std::uint64_t>(s.int64(7));
     }
+    if (trims && !s.is_null(8)) strips_from_blob(s.blob(8), h);
     out.push_back(h);
   }
   return out;

@@ -28,7 +28,8 @@ CREATE TABLE runs(
   items INTEGER, ok INTEGER, failed INTEGER, skipped INTEGER, gone INTEGER, bytes INTEGER);
 )sql";
 
-// Schema 2 added the border-trimmed hashes (pdq_trim, quality_trim, phash_trim).
+// Schema 2 added the border-trimmed hashes (pdq_trim, quality_trim, phash_trim) and the strip
+// hashes (strips: 4 x [PDQ 32 bytes in hex order, pHash 8 bytes big-endian, quality 2 bytes]).
 constexpr const char* kSchemaCatalog = R"sql(
 CREATE TABLE files(
   path BLOB PRIMARY KEY,
@@ -59,7 +60,8 @@ CREATE TABLE items(
   gone INTEGER NOT NULL DEFAULT 0,
   pdq_trim BLOB,
   quality_trim INTEGER,
-  phash_trim INTEGER);
+  phash_trim INTEGER,
+  strips BLOB);
 CREATE INDEX items_file ON items(file);
 )sql";
 
@@ -171,6 +173,7 @@ void migrate(Db& db, DatabaseRole role, int from) {
       db.exec("ALTER TABLE items ADD COLUMN pdq_trim BLOB");
       db.exec("ALTER TABLE items ADD COLUMN quality_trim INTEGER");
       db.exec("ALTER TABLE items ADD COLUMN phash_trim INTEGER");
+      db.exec("ALTER TABLE items ADD COLUMN strips BLOB");
     } else {
       db.exec(kSchemaBank);
     }

@@ -118,6 +118,14 @@ std::string_view to_string(BankView v) noexcept {
       return "crop85";
     case BankView::crop75:
       return "crop75";
+    case BankView::strip_top:
+      return "top55";
+    case BankView::strip_bottom:
+      return "bottom55";
+    case BankView::strip_left:
+      return "left55";
+    case BankView::strip_right:
+      return "right55";
   }
   return "unknown";
 }
@@ -138,6 +146,11 @@ double crop_fraction(BankView v) noexcept {
       return 0.85;
     case BankView::crop75:
       return 0.75;
+    case BankView::strip_top:
+    case BankView::strip_bottom:
+    case BankView::strip_left:
+    case BankView::strip_right:
+      return 1.0;
   }
   return 1.0;
 }

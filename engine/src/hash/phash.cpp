@@ -25,7 +25,7 @@ using Low = float[kLow][kLow];
 void area_resize(LumaView luma, Small& out) {
   const auto wy = detail::area_weights(luma.height, kSmall);
   const auto wx = detail::area_weights(luma.width, kSmall);
-  detail::resample(luma, wy, wx, &out[0][0]);
+  detail::resample(luma, *wy, *wx, &out[0][0]);
 }
 
 struct Basis {

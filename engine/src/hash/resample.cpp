@@ -1,8 +1,11 @@
 #include "resample.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
+#include <memory>
+#include <tuple>
 
 namespace residue::detail {
 namespace {
@@ -18,9 +21,7 @@ void append(AxisWeights& w, int first, const std::vector<double>& taps) {
   for (std::size_t i = lo; i < hi; ++i) w.weights.push_back(static_cast<float>(taps[i]));
 }
 
-}  // namespace
-
-AxisWeights area_weights(int n, int outputs) {
+AxisWeights compute_area_weights(int n, int outputs) {
   AxisWeights w;
   w.outputs = outputs;
   const double cell = static_cast<double>(n) / outputs;
@@ -38,7 +39,7 @@ AxisWeights area_weights(int n, int outputs) {
   return w;
 }
 
-AxisWeights pdq_blur_sample_weights(int n, int outputs) {
+AxisWeights compute_pdq_blur_sample_weights(int n, int outputs) {
   const int window = (n + 2 * outputs - 1) / (2 * outputs);
   const int half = (window + 2) / 2;
   // One clipped box: output i averages inputs [i - (window - half), i + half - 1] inside [0, n).
@@ -67,11 +68,9 @@ AxisWeights pdq_blur_sample_weights(int n, int outputs) {
 
 // Cloned for AVX2 (8-wide) with a run-time dispatch; every clone does the same float operations
 // per element in the same order (no FMA: -ffp-contract=off), so results do not depend on the CPU.
-__attribute__((target_clones("avx2", "default"))) AxisWeights pdq_folded_weights(int n_full,
-                                                                                 int scale,
-                                                                                 int n_reduced,
-                                                                                 int outputs) {
-  const AxisWeights full = pdq_blur_sample_weights(n_full, outputs);
+__attribute__((target_clones("avx2", "default"))) AxisWeights compute_pdq_folded_weights(
+    int n_full, int scale, int n_reduced, int outputs) {
+  const AxisWeights full = compute_pdq_blur_sample_weights(n_full, outputs);
   AxisWeights w;
   w.outputs = outputs;
   for (int o = 0; o < outputs; ++o) {
@@ -91,10 +90,50 @@ __attribute__((target_clones("avx2", "default"))) AxisWeights pdq_folded_weights
   return w;
 }
 
-void resample(LumaView luma, const AxisWeights& wy, const AxisWeights& wx, float* out) {
+// Weights depend only on the sizes, and a mirror holds many images of the same size (and every
+// image asks for several axes): a small per-thread cache of recent results saves recomputing them
+// in double for every image. Entries are shared, so eviction never invalidates one in use.
+enum class WeightKind : int { area, blur_sample, folded };
+using WeightKey = std::tuple<WeightKind, int, int, int, int>;
+
+template <typename Compute>
+WeightsPtr cached(const WeightKey& key, Compute&& compute) {
+  constexpr std::size_t kSlots = 16;
+  thread_local std::array<std::pair<WeightKey, WeightsPtr>, kSlots> slots{};
+  thread_local std::size_t next = 0;
+  for (const auto& [k, w] : slots)
+    if (w && k == key) return w;
+  auto w = std::make_shared<const AxisWeights>(compute());
+  slots[next] = {key, w};
+  next = (next + 1) % kSlots;
+  return w;
+}
+
+}  // namespace
+
+WeightsPtr area_weights(int n, int outputs) {
+  return cached({WeightKind::area, n, outputs, 0, 0},
+                [&] { return compute_area_weights(n, outputs); });
+}
+
+WeightsPtr pdq_blur_sample_weights(int n, int outputs) {
+  return cached({WeightKind::blur_sample, n, outputs, 0, 0},
+                [&] { return compute_pdq_blur_sample_weights(n, outputs); });
+}
+
+WeightsPtr pdq_folded_weights(int n_full, int scale, int n_reduced, int outputs) {
+  return cached({WeightKind::folded, n_full, scale, n_reduced, outputs},
+                [&] { return compute_pdq_folded_weights(n_full, scale, n_reduced, outputs); });
+}
+
+// Cloned for AVX2 like the weights above: the same float operations in the same order per
+// element (no FMA), 8 columns at a time.
+__attribute__((target_clones("avx2", "default"))) void resample(LumaView luma,
+                                                                const AxisWeights& wy,
+                                                                const AxisWeights& wx, float* out) {
   const int cols = luma.width;
-  std::vector<float> tmp(static_cast<std::size_t>(wy.outputs) * static_cast<std::size_t>(cols),
-                         0.0f);
+  thread_local std::vector<float> tmp;  // reused: no allocation per image
+  tmp.assign(static_cast<std::size_t>(wy.outputs) * static_cast<std::size_t>(cols), 0.0f);
   for (int o = 0; o < wy.outputs; ++o) {
     float* __restrict acc = tmp.data() + static_cast<std::ptrdiff_t>(o) * cols;
     const auto oi = static_cast<std::size_t>(o);

@@ -7,6 +7,7 @@
 // input pixel, instead of the four full-image passes of running sums the reference makes.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "residue/core.hpp"
@@ -23,17 +24,20 @@ struct AxisWeights {
   std::vector<float> weights;
 };
 
+/// Weights are computed once per size and thread and shared (a small per-thread cache).
+using WeightsPtr = std::shared_ptr<const AxisWeights>;
+
 /// Area averaging of n samples into `outputs` cells (fractional coverage at cell edges).
-AxisWeights area_weights(int n, int outputs);
+WeightsPtr area_weights(int n, int outputs);
 
 /// The PDQ reference's downscale along one axis, as weights: two passes of its clipped box filter
 /// of window (n + 127) / 128, then sampling at floor((i + 0.5) * n / 64). Computed in double.
-AxisWeights pdq_blur_sample_weights(int n, int outputs);
+WeightsPtr pdq_blur_sample_weights(int n, int outputs);
 
 /// The same full-resolution weights for an image of n_full samples, folded onto a reduced raster of
 /// n_reduced samples where sample k covers full samples [k*scale, (k+1)*scale): each
 /// full-resolution tap adds its weight to the reduced sample that holds it.
-AxisWeights pdq_folded_weights(int n_full, int scale, int n_reduced, int outputs);
+WeightsPtr pdq_folded_weights(int n_full, int scale, int n_reduced, int outputs);
 
 /// out (wy.outputs x wx.outputs, row-major) = Wy * luma * Wx^T, accumulated in float.
 void resample(LumaView luma, const AxisWeights& wy, const AxisWeights& wx, float* out);

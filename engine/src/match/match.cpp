@@ -3,6 +3,7 @@
 #include "residue/match.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <numeric>
@@ -35,29 +36,62 @@ bool better(const Match& a, const Match& b) {
   return key(a) < key(b);
 }
 
-/// One query of the index: an item's own hashes, or those of the picture inside its border.
+/// One query of the index: an item's own hashes, those of the picture inside its border, or those
+/// of one of its strips.
+enum class QueryKind : std::uint8_t { whole = 0, trimmed = 1, strip = 2 };
 struct Query {
   std::uint32_t item = 0;
-  bool trimmed = false;
+  QueryKind kind = QueryKind::whole;
+  std::uint8_t strip = 0;  // for QueryKind::strip
 };
 
-Hash64 query_phash(const CatalogHash& c, bool trimmed) {
-  return trimmed ? c.phash_trim : c.phash;
+Hash64 query_phash(const CatalogHash& c, const Query& q) {
+  switch (q.kind) {
+    case QueryKind::whole:
+      return c.phash;
+    case QueryKind::trimmed:
+      return c.phash_trim;
+    case QueryKind::strip:
+      return c.strip_phash[q.strip];
+  }
+  return c.phash;
 }
-int query_quality(const CatalogHash& c, bool trimmed) {
-  return trimmed ? c.quality_trim : c.quality;
+int query_quality(const CatalogHash& c, const Query& q) {
+  switch (q.kind) {
+    case QueryKind::whole:
+      return c.quality;
+    case QueryKind::trimmed:
+      return c.quality_trim;
+    case QueryKind::strip:
+      return c.strip_quality[q.strip];
+  }
+  return c.quality;
 }
 
-void make_queries(std::span<const CatalogHash> items, std::vector<Query>& queries,
+/// A strip of a copy is compared only with the same strip of a withdrawn image; the whole and
+/// trimmed copy only with the whole image and its crops.
+bool compatible(const Query& q, BankView v) {
+  if (q.kind == QueryKind::strip)
+    return is_strip(v) && static_cast<int>(v) - static_cast<int>(BankView::strip_top) == q.strip;
+  return !is_strip(v);
+}
+
+void make_queries(std::span<const CatalogHash> items, bool with_strips, std::vector<Query>& queries,
                   std::vector<Hash256>& codes) {
   queries.reserve(items.size());
   codes.reserve(items.size());
   for (std::uint32_t i = 0; i < items.size(); ++i) {
-    queries.push_back({i, false});
+    queries.push_back({i, QueryKind::whole, 0});
     codes.push_back(items[i].pdq);
     if (items[i].has_trim) {
-      queries.push_back({i, true});
+      queries.push_back({i, QueryKind::trimmed, 0});
       codes.push_back(items[i].pdq_trim);
+    }
+    if (with_strips && items[i].has_strips) {
+      for (std::uint8_t k = 0; k < kStripViewCount; ++k) {
+        queries.push_back({i, QueryKind::strip, k});
+        codes.push_back(items[i].strip_pdq[k]);
+      }
     }
   }
 }
@@ -119,40 +153,65 @@ BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, cons
   BestMap best;
   collect_exact(items, bank, best);
 
-  // near / review: PDQ candidates from the index, then the policy.
-  std::vector<Hash256> codes;
-  std::vector<std::uint32_t> code_to_hash;
+  // near / review: PDQ candidates from the index, then the policy. Bank hashes are indexed in
+  // groups: the whole image and its crops (searched by each copy's whole and trimmed hashes), and
+  // each strip view on its own (searched only by the same strip of each copy), so strip queries
+  // scan an index of one code per entry instead of every hash.
+  constexpr int kGroups = 1 + kStripViewCount;
+  const auto group_of_view = [](BankView v) {
+    return is_strip(v) ? 1 + static_cast<int>(v) - static_cast<int>(BankView::strip_top) : 0;
+  };
+  std::array<std::vector<Hash256>, kGroups> codes;
+  std::array<std::vector<std::uint32_t>, kGroups> code_to_hash;
   std::vector<std::uint32_t> phash_only;
   for (std::uint32_t k = 0; k < bank.hashes.size(); ++k) {
     const BankHash& h = bank.hashes[k];
     if (h.has_pdq) {
-      codes.push_back(h.pdq);
-      code_to_hash.push_back(k);
+      const auto g = static_cast<std::size_t>(group_of_view(h.view));
+      codes[g].push_back(h.pdq);
+      code_to_hash[g].push_back(k);
+      ++stats.bank_hashes;
     } else if (h.has_phash) {
       phash_only.push_back(k);
     }
   }
-  stats.bank_hashes += codes.size();
+  // Strip queries are made only when the bank has strip hashes (hash lists have none).
+  const bool strips = std::any_of(codes.begin() + 1, codes.end(),
+                                  [](const std::vector<Hash256>& c) { return !c.empty(); });
   std::vector<Query> queries;
   std::vector<Hash256> query_codes;
-  make_queries(items, queries, query_codes);
-  if (!codes.empty() && !queries.empty()) {
+  make_queries(items, strips, queries, query_codes);
+  const auto group_of_query = [](const Query& q) {
+    return q.kind == QueryKind::strip ? 1 + q.strip : 0;
+  };
+  for (int g = 0; g < kGroups; ++g) {
+    const auto gi = static_cast<std::size_t>(g);
+    if (codes[gi].empty()) continue;
+    std::vector<std::uint32_t> mine;  // positions in `queries` of this group's queries
+    std::vector<Hash256> mine_codes;
+    for (std::uint32_t i = 0; i < queries.size(); ++i) {
+      if (group_of_query(queries[i]) != g) continue;
+      mine.push_back(i);
+      mine_codes.push_back(query_codes[i]);
+    }
+    if (mine.empty()) continue;
     auto t0 = Clock::now();
-    const auto index = make_index(o.index, codes.size(), o.max_distance);
-    index->add(codes);
-    stats.index = index->kind();
+    const auto index = make_index(o.index, codes[gi].size(), o.max_distance);
+    index->add(codes[gi]);
+    if (g == 0) stats.index = index->kind();
     stats.index_seconds += seconds_since(t0);
     t0 = Clock::now();
     const std::vector<IndexHit> hits =
-        range_search_batched(*index, query_codes, o.max_distance, o.threads, o.batch);
+        range_search_batched(*index, mine_codes, o.max_distance, o.threads, o.batch);
     stats.search_seconds += seconds_since(t0);
     stats.candidates += hits.size();
     for (const IndexHit& hit : hits) {
-      const Query& q = queries[hit.query];
+      const Query& q = queries[mine[hit.query]];
       const CatalogHash& c = items[q.item];
-      const BankHash& b = bank.hashes[code_to_hash[hit.id]];
-      const int phash_d = b.has_phash ? hamming(query_phash(c, q.trimmed), b.phash) : -1;
-      const int quality = query_quality(c, q.trimmed);
+      const BankHash& b = bank.hashes[code_to_hash[gi][hit.id]];
+      RESIDUE_ASSERT(compatible(q, b.view));
+      const int phash_d = b.has_phash ? hamming(query_phash(c, q), b.phash) : -1;
+      const int quality = query_quality(c, q);
       offer(best, q.item,
             Match{.item_id = c.item_id,
                   .entry_id = b.entry_id,
@@ -161,7 +220,7 @@ BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, cons
                   .phash_distance = phash_d,
                   .dihedral = b.dihedral,
                   .view = b.view,
-                  .trimmed = q.trimmed,
+                  .trimmed = q.kind == QueryKind::trimmed,
                   .quality = quality});
     }
   }
@@ -170,8 +229,9 @@ BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, cons
   for (const std::uint32_t k : phash_only) {
     const BankHash& b = bank.hashes[k];
     for (const Query& q : queries) {
+      if (!compatible(q, b.view)) continue;
       const CatalogHash& c = items[q.item];
-      const int d = hamming(query_phash(c, q.trimmed), b.phash);
+      const int d = hamming(query_phash(c, q), b.phash);
       if (d > o.phash_distance) continue;
       offer(best, q.item,
             Match{.item_id = c.item_id,
@@ -181,8 +241,8 @@ BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, cons
                   .phash_distance = d,
                   .dihedral = b.dihedral,
                   .view = b.view,
-                  .trimmed = q.trimmed,
-                  .quality = query_quality(c, q.trimmed)});
+                  .trimmed = q.kind == QueryKind::trimmed,
+                  .quality = query_quality(c, q)});
     }
   }
   return best;
@@ -273,7 +333,7 @@ DedupSet self_join(std::span<const CatalogHash> items, const MatchOptions& o) {
   for (std::size_t i = 0; i < items.size(); ++i) codes[i] = items[i].pdq;
   std::vector<Query> queries;
   std::vector<Hash256> query_codes;
-  make_queries(items, queries, query_codes);
+  make_queries(items, /*with_strips=*/false, queries, query_codes);
   if (!codes.empty()) {
     const auto index = make_index(o.index, codes.size(), o.max_distance);
     index->add(codes);
@@ -284,13 +344,13 @@ DedupSet self_join(std::span<const CatalogHash> items, const MatchOptions& o) {
       if (hit.id == q.item) continue;
       const CatalogHash& c = items[q.item];
       const CatalogHash& other = items[hit.id];
-      const int phash_d = hamming(query_phash(c, q.trimmed), other.phash);
-      PairMatch p{.a = std::min(q.item, hit.id),
-                  .b = std::max(q.item, hit.id),
-                  .tier = classify(o, hit.distance, phash_d, true, query_quality(c, q.trimmed),
-                                   other.quality),
-                  .pdq_distance = hit.distance,
-                  .phash_distance = phash_d};
+      const int phash_d = hamming(query_phash(c, q), other.phash);
+      PairMatch p{
+          .a = std::min(q.item, hit.id),
+          .b = std::max(q.item, hit.id),
+          .tier = classify(o, hit.distance, phash_d, true, query_quality(c, q), other.quality),
+          .pdq_distance = hit.distance,
+          .phash_distance = phash_d};
       if (c.sha256 == other.sha256) p.tier = Tier::exact;
       offer_pair(p);
     }

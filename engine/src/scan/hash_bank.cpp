@@ -69,6 +69,19 @@ BankImage hash_bank_image(std::string locator, std::span<const std::uint8_t> byt
                                     .pdq = h.pdq.hash,
                                     .phash = h.phash});
     }
+    // Strip views: matched with the same strip of a copy (overlays in one edge band).
+    const StripHashes strips = strip_hashes(luma);
+    for (int k = 0; strips.valid && k < kStripViewCount; ++k) {
+      const auto i = static_cast<std::size_t>(k);
+      out.hashes.push_back(
+          BankHash{.view = static_cast<BankView>(static_cast<int>(BankView::strip_top) + k),
+                   .dihedral = Dihedral::original,
+                   .has_pdq = true,
+                   .has_phash = true,
+                   .quality = static_cast<std::int16_t>(strips.quality[i]),
+                   .pdq = strips.pdq[i],
+                   .phash = strips.phash[i]});
+    }
   } catch (const std::bad_alloc&) {
     r.error = ItemError{ErrorCode::out_of_memory, "out of memory while hashing"};
   } catch (const std::exception& e) {

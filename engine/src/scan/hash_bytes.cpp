@@ -9,7 +9,7 @@
 namespace residue {
 
 ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
-                      const DecodeOptions& decode, bool dihedral) noexcept {
+                      const DecodeOptions& decode, bool dihedral, bool strips) noexcept {
   ItemRecord r;
   try {
     r.locator = std::move(locator);
@@ -42,6 +42,13 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
     r.has_dihedral = h.has_dihedral;
     r.pdq_dihedral = h.pdq_dihedral;
     r.phash_dihedral = h.phash_dihedral;
+    if (strips) {
+      const StripHashes s = strip_hashes(img.luma.view());
+      r.has_strips = s.valid;
+      r.strip_pdq = s.pdq;
+      r.strip_quality = s.quality;
+      r.strip_phash = s.phash;
+    }
     if (const auto content = find_border_content(img.luma.view())) {
       // The picture inside the border is a block-aligned part of the same reduced decode.
       const PdqSource inner{.width = content->width * img.scale_denom,

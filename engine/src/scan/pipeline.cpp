@@ -41,8 +41,8 @@ ScanResult process(SourceItem&& item, const ScanOptions& options) {
     out.record = std::move(b.record);
     out.bank_hashes = std::move(b.hashes);
   } else {
-    out.record =
-        hash_bytes(std::move(item.locator), bytes.value(), options.decode, options.dihedral);
+    out.record = hash_bytes(std::move(item.locator), bytes.value(), options.decode,
+                            options.dihedral, options.strips);
   }
   if (options.thumbnail_side > 0 && out.record.ok()) {
     // A thumbnail that cannot be made only costs the report its picture.
