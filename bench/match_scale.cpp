@@ -2,16 +2,18 @@
 //
 // Usage: match_scale [--bank 100000] [--queries 10000000] [--dedup 1000000] [--threads 0]
 //          [--reps 3] [--sample 10000] [--faiss-sample 2000] [--seed 1] [--skip-match] [--out DIR]
-// A bank of --bank entries x 11 hashes (8 dihedral variants of the full view + 3 centre crops, as
-// `residue bank add` stores them) and a catalog of --queries hashes. Every code is uniform random
-// except the planted copies: 1% of the catalog is a bank code with k bits flipped, k uniform in
-// 0..31 (must be found), 0.1% has k in 32..40 (must not be found); their pHash is the bank entry's
-// pHash with 0..16 bits flipped. Real PDQ hashes cluster far more than uniform codes (similar
-// images share bits, buckets are uneven), so these are best-case figures for the sub-linear
-// indexes; the brute-force figures do not depend on the data.
+// A bank of --bank entries x 18 hashes (8 dihedral variants of the full view, 6 centre crops and 4
+// strips, as `residue bank add` stores them) and a catalog of --queries items, each with its whole
+// hash and 4 strip hashes (as `residue scan` stores them). Every code is uniform random except the
+// planted copies: 1% of the catalog is a (non-strip) bank code with k bits flipped, k uniform in
+// 0..31 (must be found), 0.1% has k in 32..40 (must not be found); their pHash is the bank hash's
+// pHash with 0..12 bits flipped (within match's default threshold). Real PDQ hashes cluster far
+// more than uniform codes (similar images share bits, buckets are uneven), so these are best-case
+// figures for the sub-linear indexes; the brute-force figures do not depend on the data.
 //
 // Phases (each printed and written to raw.csv):
-//  1. index layer, bank indexed, catalog queries (the orientation match_catalog uses): multi-index
+//  1. index layer, bank indexed, catalog queries (match_catalog indexes the larger side, up to 32M
+//  codes): multi-index
 //     hashing on every query (--reps times, median), then our brute force on --sample queries and
 //     FAISS IndexBinaryFlat / IndexBinaryMultiHash on --faiss-sample queries, extrapolated to the
 //     full count; the sample's hits must equal the fast index's hits for the same queries.
@@ -46,7 +48,10 @@ using namespace residue::bench;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kRadius = 31;
-constexpr int kHashesPerEntry = 11;
+constexpr int kHashesPerEntry = 18;  // 8 transforms + 6 crops + 4 strips
+constexpr int kWholeHashesPerEntry = 14;
+constexpr BankView kCropViews[] = {BankView::crop95, BankView::crop90, BankView::crop85,
+                                   BankView::crop80, BankView::crop75, BankView::crop70};
 
 struct Options {
   std::size_t bank = 100000;
@@ -158,7 +163,11 @@ Data make_data(const Options& o) {
     for (int v = 0; v < kHashesPerEntry; ++v) {
       BankHash& h = d.bank.hashes[e * kHashesPerEntry + static_cast<std::size_t>(v)];
       h.entry_id = static_cast<std::int64_t>(e + 1);
-      h.view = v < kDihedralCount ? BankView::full : static_cast<BankView>(v - kDihedralCount + 1);
+      h.view = v < kDihedralCount ? BankView::full
+               : v < kWholeHashesPerEntry
+                   ? kCropViews[v - kDihedralCount]
+                   : static_cast<BankView>(static_cast<int>(BankView::strip_top) + v -
+                                           kWholeHashesPerEntry);
       h.dihedral = v < kDihedralCount ? static_cast<Dihedral>(v) : Dihedral::original;
       h.has_pdq = h.has_phash = true;
       h.quality = 90;
@@ -177,14 +186,22 @@ Data make_data(const Options& o) {
     c.sha256.bytes[31] = 1;  // never a bank digest (those end in 0)
     const std::uint64_t roll = rng() % 1000;
     if (roll < 11 && ncodes > 0) {  // 1% near (k <= 31), 0.1% far (32..40)
-      const auto code = static_cast<std::uint32_t>(rng() % ncodes);
+      // A hash of the whole image or a crop: what a copy's own hash can match.
+      const auto code = static_cast<std::uint32_t>((rng() % o.bank) * kHashesPerEntry +
+                                                   rng() % kWholeHashesPerEntry);
       const int k = roll < 10 ? static_cast<int>(rng() % 32) : 32 + static_cast<int>(rng() % 9);
       c.pdq = flip(d.bank_codes[code], k, 256, rng);
-      c.phash = flip(d.bank.hashes[code].phash, static_cast<int>(rng() % 17), 64, rng);
+      c.phash = flip(d.bank.hashes[code].phash, static_cast<int>(rng() % 13), 64, rng);
       d.planted.push_back({static_cast<std::uint32_t>(i), code, k});
     } else {
       c.pdq = random_code(rng);
       c.phash = Hash64{rng()};
+    }
+    c.has_strips = true;
+    for (std::size_t k = 0; k < kStripViewCount; ++k) {
+      c.strip_pdq[k] = random_code(rng);
+      c.strip_phash[k] = Hash64{rng()};
+      c.strip_quality[k] = 90;
     }
     d.catalog_codes[i] = c.pdq;
   }
@@ -394,7 +411,7 @@ int main(int argc, char** argv) try {
         const bool hit = std::binary_search(got.begin(), got.end(), key);
         (p.k <= kRadius ? found : far_found) += hit ? 1 : 0;
       }
-      print({"match_catalog", std::string(to_string(ms.stats.index)), "bank indexed",
+      print({"match_catalog", std::string(to_string(ms.stats.index)), "larger side indexed",
              d.bank_codes.size(), d.catalog.size(), rep, ms.stats.index_seconds, s,
              static_cast<double>(d.catalog.size()) / s, 0, peak_rss_mb(), ms.matches.size(),
              std::to_string(found) + "/" + std::to_string(near_planted) + " (far found " +

@@ -15,6 +15,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// Above this many catalog codes the bank is indexed whatever its size: the multi-index tables of
+/// 10M codes took 1.2 GB (bench/match_scale), so this caps them near 4 GB.
+constexpr std::size_t kMaxIndexedQueries = 32'000'000;
+
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -195,14 +199,22 @@ BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, cons
       mine_codes.push_back(query_codes[i]);
     }
     if (mine.empty()) continue;
+    // Index the larger side (bench/match_scale: indexing a 10M catalog and searching with 1.1M
+    // bank codes was 4.5x faster than the reverse), unless its tables would be too large.
+    const bool swap =
+        mine_codes.size() > codes[gi].size() && mine_codes.size() <= kMaxIndexedQueries;
+    const std::vector<Hash256>& indexed = swap ? mine_codes : codes[gi];
+    const std::vector<Hash256>& searched = swap ? codes[gi] : mine_codes;
     auto t0 = Clock::now();
-    const auto index = make_index(o.index, codes[gi].size(), o.max_distance);
-    index->add(codes[gi]);
+    const auto index = make_index(o.index, indexed.size(), o.max_distance);
+    index->add(indexed);
     if (g == 0) stats.index = index->kind();
     stats.index_seconds += seconds_since(t0);
     t0 = Clock::now();
-    const std::vector<IndexHit> hits =
-        range_search_batched(*index, mine_codes, o.max_distance, o.threads, o.batch);
+    std::vector<IndexHit> hits =
+        range_search_batched(*index, searched, o.max_distance, o.threads, o.batch);
+    if (swap)
+      for (IndexHit& h : hits) std::swap(h.query, h.id);
     stats.search_seconds += seconds_since(t0);
     stats.candidates += hits.size();
     for (const IndexHit& hit : hits) {
