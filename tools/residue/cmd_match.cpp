@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "progress.hpp"
 #include "report_files.hpp"
 #include "residue/catalog.hpp"
 #include "residue/decode.hpp"
@@ -144,7 +145,13 @@ int run_match(const MatchArgs& a) {
     allow_hashes = allow.load_hashes();
   }
   const std::vector<CatalogHash> items = catalog.load_hashes();
-  const MatchSet set = match_catalog(items, bank_hashes, allow_hashes, options);
+  CountProgress progress(a.p.quiet, "match: hashes searched");
+  MatchOptions with_progress = options;
+  with_progress.progress = [&](std::uint64_t done, std::uint64_t total) {
+    progress.update(done, total);
+  };
+  const MatchSet set = match_catalog(items, bank_hashes, allow_hashes, with_progress);
+  progress.clear();
 
   std::vector<const Match*> kept;
   for (const Match& m : set.matches)

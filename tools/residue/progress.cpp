@@ -35,6 +35,35 @@ void Progress::update(const ScanStats& s) {
   drawn_ = true;
 }
 
+CountProgress::CountProgress(bool quiet, std::string label)
+    : enabled_(!quiet && stderr_is_terminal()),
+      label_(std::move(label)),
+      started_(std::chrono::steady_clock::now()) {}
+
+void CountProgress::update(std::uint64_t done, std::uint64_t total) {
+  if (!enabled_ || total == 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
+  last_ = now;
+  const double seconds = std::chrono::duration<double>(now - started_).count();
+  const double fraction = static_cast<double>(done) / static_cast<double>(total);
+  std::string line = fmt::format("\r{}: {} / {}  {:>3.0f}%", label_, done, total, fraction * 100.0);
+  if (fraction > 0.0) {
+    const double eta = seconds * (1.0 - fraction) / fraction;
+    line += fmt::format("  ETA {}:{:02}", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+  }
+  line += "\x1b[K";
+  (void)!::write(STDERR_FILENO, line.data(), line.size());
+  drawn_ = true;
+}
+
+void CountProgress::clear() {
+  if (!drawn_) return;
+  static constexpr char kClear[] = "\r\x1b[K";
+  (void)!::write(STDERR_FILENO, kClear, sizeof kClear - 1);
+  drawn_ = false;
+}
+
 void Progress::clear() {
   if (!drawn_) return;
   static constexpr char kClear[] = "\r\x1b[K";

@@ -3,7 +3,9 @@
 // no-op, so scripts and logs see only the final summary.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "residue/scan.hpp"
 
@@ -22,6 +24,21 @@ class Progress {
   bool enabled_;
   std::uint64_t total_;
   bool drawn_ = false;
+};
+
+/// A one-line "label: done / total, percent, ETA" display for jobs that count their work (match).
+/// Terminal only, never with --quiet; redrawn at most every 200 ms.
+class CountProgress {
+ public:
+  CountProgress(bool quiet, std::string label);
+  void update(std::uint64_t done, std::uint64_t total);
+  void clear();
+
+ private:
+  bool enabled_;
+  std::string label_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point started_, last_{};
 };
 
 /// Whether stderr is a terminal (progress displays only there).

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -39,6 +40,8 @@ struct MatchOptions {
   int threads = 0;                                    // 0 = all cores
   IndexKind index = IndexKind::automatic;
   std::size_t batch = 4096;  // queries per index call
+  /// Called from the calling thread as the search advances: codes searched so far, and in all.
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress{};
 };
 
 /// Throws residue::Error (invalid_argument) with a message naming the option out of range.

@@ -188,17 +188,25 @@ BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, cons
   const auto group_of_query = [](const Query& q) {
     return q.kind == QueryKind::strip ? 1 + q.strip : 0;
   };
+  // Progress counts the codes searched (the smaller side of each group), in chunks.
+  std::array<std::size_t, kGroups> group_queries{};
+  for (const Query& q : queries) ++group_queries[static_cast<std::size_t>(group_of_query(q))];
+  std::uint64_t total = 0, done = 0;
+  for (std::size_t g = 0; g < kGroups; ++g)
+    if (!codes[g].empty()) total += std::min(group_queries[g], codes[g].size());
+  constexpr std::size_t kChunk = std::size_t{1} << 18;
   for (int g = 0; g < kGroups; ++g) {
     const auto gi = static_cast<std::size_t>(g);
-    if (codes[gi].empty()) continue;
+    if (codes[gi].empty() || group_queries[gi] == 0) continue;
     std::vector<std::uint32_t> mine;  // positions in `queries` of this group's queries
     std::vector<Hash256> mine_codes;
+    mine.reserve(group_queries[gi]);
+    mine_codes.reserve(group_queries[gi]);
     for (std::uint32_t i = 0; i < queries.size(); ++i) {
       if (group_of_query(queries[i]) != g) continue;
       mine.push_back(i);
       mine_codes.push_back(query_codes[i]);
     }
-    if (mine.empty()) continue;
     // Index the larger side (bench/match_scale: indexing a 10M catalog and searching with 1.1M
     // bank codes was 4.5x faster than the reverse), unless its tables would be too large.
     const bool swap =
@@ -210,30 +218,35 @@ BestMap collect(std::span<const CatalogHash> items, const BankHashes& bank, cons
     index->add(indexed);
     if (g == 0) stats.index = index->kind();
     stats.index_seconds += seconds_since(t0);
-    t0 = Clock::now();
-    std::vector<IndexHit> hits =
-        range_search_batched(*index, searched, o.max_distance, o.threads, o.batch);
-    if (swap)
-      for (IndexHit& h : hits) std::swap(h.query, h.id);
-    stats.search_seconds += seconds_since(t0);
-    stats.candidates += hits.size();
-    for (const IndexHit& hit : hits) {
-      const Query& q = queries[mine[hit.query]];
-      const CatalogHash& c = items[q.item];
-      const BankHash& b = bank.hashes[code_to_hash[gi][hit.id]];
-      RESIDUE_ASSERT(compatible(q, b.view));
-      const int phash_d = b.has_phash ? hamming(query_phash(c, q), b.phash) : -1;
-      const int quality = query_quality(c, q);
-      offer(best, q.item,
-            Match{.item_id = c.item_id,
-                  .entry_id = b.entry_id,
-                  .tier = classify(o, hit.distance, phash_d, b.has_phash, quality, b.quality),
-                  .pdq_distance = hit.distance,
-                  .phash_distance = phash_d,
-                  .dihedral = b.dihedral,
-                  .view = b.view,
-                  .trimmed = q.kind == QueryKind::trimmed,
-                  .quality = quality});
+    for (std::size_t start = 0; start < searched.size(); start += kChunk) {
+      const std::size_t n = std::min(kChunk, searched.size() - start);
+      t0 = Clock::now();
+      std::vector<IndexHit> hits = range_search_batched(
+          *index, std::span(searched).subspan(start, n), o.max_distance, o.threads, o.batch);
+      stats.search_seconds += seconds_since(t0);
+      stats.candidates += hits.size();
+      for (IndexHit& hit : hits) {
+        hit.query += static_cast<std::uint32_t>(start);
+        if (swap) std::swap(hit.query, hit.id);
+        const Query& q = queries[mine[hit.query]];
+        const CatalogHash& c = items[q.item];
+        const BankHash& b = bank.hashes[code_to_hash[gi][hit.id]];
+        RESIDUE_ASSERT(compatible(q, b.view));
+        const int phash_d = b.has_phash ? hamming(query_phash(c, q), b.phash) : -1;
+        const int quality = query_quality(c, q);
+        offer(best, q.item,
+              Match{.item_id = c.item_id,
+                    .entry_id = b.entry_id,
+                    .tier = classify(o, hit.distance, phash_d, b.has_phash, quality, b.quality),
+                    .pdq_distance = hit.distance,
+                    .phash_distance = phash_d,
+                    .dihedral = b.dihedral,
+                    .view = b.view,
+                    .trimmed = q.kind == QueryKind::trimmed,
+                    .quality = quality});
+      }
+      done += n;
+      if (o.progress) o.progress(done, total);
     }
   }
   // Entries imported from pHash-only lists: a 64-bit hash alone is too weak to act on, so they
@@ -285,7 +298,9 @@ MatchSet match_catalog(std::span<const CatalogHash> items, const BankHashes& ban
   // Allow bank: an item that matches a known-legitimate image in exact or near is never reported.
   if (!allow.hashes.empty() || !allow.digests.empty()) {
     MatchStats allow_stats;
-    const BestMap allowed = collect(items, allow, options, allow_stats);
+    MatchOptions quiet = options;
+    quiet.progress = nullptr;  // progress reports the bank search only
+    const BestMap allowed = collect(items, allow, quiet, allow_stats);
     std::vector<char> is_allowed(items.size(), 0);
     for (const auto& [key, m] : allowed)
       if (m.tier != Tier::review) is_allowed[key.first] = 1;
