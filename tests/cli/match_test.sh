@@ -8,15 +8,10 @@ set -uo pipefail
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 data=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAILED: $1"; failed=$((failed + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-field() { "$py" -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 # rows of a CSV report whose column $2 equals $3 (python csv: locators may hold commas)
 count_rows() {
   "$py" -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1], newline='')));
@@ -215,5 +210,4 @@ assert len(rows) == 1 and rows[0]['locator'].endswith('a_border.jpg'), rows
 "
 check "dedup HTML in headless Chromium" "$py" "$here/check_html.py" d.html --rows "$(($(wc -l <d.csv) - 1))"
 
-echo "$passed passed, $failed failed"
-test "$failed" -eq 0
+finish

@@ -8,17 +8,12 @@ bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 data=$(cd "$2" && pwd)
 kill_runs=${3:-6}
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAILED: $1"; failed=$((failed + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 dump() { "$py" "$here/dump_catalog.py" "$1"; }
 stat_json() { "$bin" catalog stats --json "$1"; }
-field() { "$py" -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
 
 expect=$("$py" "$here/make_test_mirror.py" "$data/samples" "$work/m")
 cd "$work"
@@ -133,5 +128,4 @@ for w in "!/" "line/" "record/" "RecordIO" "WebDataset" "--rehash" "--exclude" "
   check "scan --help mentions $w" grep -q -- "$w" <<<"$help"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -2,38 +2,12 @@
 #include <fmt/format.h>
 
 #include "residue/report.hpp"
+#include "utf8.hpp"
 
 namespace residue {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid (overlongs,
-// surrogates and code points above U+10FFFF are invalid).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return 1;
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    n = 2;
-    cp = b0 & 0x1Fu;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3;
-    cp = b0 & 0x0Fu;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4;
-    cp = b0 & 0x07u;
-  } else
-    return 0;
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  const std::uint32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min_for_length[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
+using detail::utf8_sequence;
 
 void append_hash_map(std::string& out, const char* key, const auto& hashes) {
   out += fmt::format(",\"{}\":{{", key);

@@ -1,6 +1,6 @@
 // report/utf8.hpp: UTF-8 validation for the renderers that must turn arbitrary bytes (file names
-// are not necessarily UTF-8) into valid text: json_quote (lines.cpp keeps its own copy for now)
-// and the HTML escaper (html.cpp).
+// are not necessarily UTF-8) into valid text: json_quote (lines.cpp) and the HTML escaper
+// (html.cpp).
 #pragma once
 
 #include <cstddef>

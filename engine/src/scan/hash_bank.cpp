@@ -2,6 +2,7 @@
 // and centre crops, so that transformed and cropped copies still match (bench/accuracy).
 #include <exception>
 
+#include "record.hpp"
 #include "residue/hash.hpp"
 #include "residue/scan.hpp"
 
@@ -11,27 +12,11 @@ BankImage hash_bank_image(std::string locator, std::span<const std::uint8_t> byt
                           DecodeOptions decode) noexcept {
   BankImage out;
   ItemRecord& r = out.record;
-  try {
-    r.locator = std::move(locator);
-    r.size = bytes.size();
-    if (bytes.empty()) {
-      r.error = ItemError{ErrorCode::empty, "file is empty (0 bytes)"};
-      return out;
-    }
-    r.sha256 = sha256(bytes);
-    r.has_sha256 = true;
-    r.format = sniff_format(bytes);
-    decode.exact = true;
-    auto decoded = decode_luma(bytes, decode);
-    if (!decoded) {
-      r.error = decoded.error();
-      return out;
-    }
-    const DecodedImage& img = decoded.value();
-    r.format = img.info.format;
-    r.width = img.info.width();
-    r.height = img.info.height();
-    r.scale_denom = img.scale_denom;
+  decode.exact = true;
+  detail::guarded(r, [&] {
+    const auto decoded = detail::decode_into(r, std::move(locator), bytes, decode);
+    if (!decoded) return;
+    const DecodedImage& img = *decoded;
     const LumaView luma = img.luma.view();
     const ImageHashes full = hash_image(luma, HashOptions{.exact = true});
     r.pdq = full.pdq.hash;
@@ -82,14 +67,7 @@ BankImage hash_bank_image(std::string locator, std::span<const std::uint8_t> byt
                    .pdq = strips.pdq[i],
                    .phash = strips.phash[i]});
     }
-  } catch (const std::bad_alloc&) {
-    r.error = ItemError{ErrorCode::out_of_memory, "out of memory while hashing"};
-  } catch (const std::exception& e) {
-    r.error =
-        ItemError{ErrorCode::internal, std::string("unexpected error while hashing: ") + e.what()};
-  } catch (...) {
-    r.error = ItemError{ErrorCode::internal, "unexpected error while hashing"};
-  }
+  });
   if (!r.ok()) out.hashes.clear();
   return out;
 }

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <exception>
 
+#include "record.hpp"
 #include "residue/hash.hpp"
 #include "residue/scan.hpp"
 
@@ -11,26 +12,10 @@ namespace residue {
 ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
                       const DecodeOptions& decode, bool dihedral, bool strips) noexcept {
   ItemRecord r;
-  try {
-    r.locator = std::move(locator);
-    r.size = bytes.size();
-    if (bytes.empty()) {
-      r.error = ItemError{ErrorCode::empty, "file is empty (0 bytes)"};
-      return r;
-    }
-    r.sha256 = sha256(bytes);
-    r.has_sha256 = true;
-    r.format = sniff_format(bytes);
-    auto decoded = decode_luma(bytes, decode);
-    if (!decoded) {
-      r.error = decoded.error();
-      return r;
-    }
-    const DecodedImage& img = decoded.value();
-    r.format = img.info.format;
-    r.width = img.info.width();
-    r.height = img.info.height();
-    r.scale_denom = img.scale_denom;
+  detail::guarded(r, [&] {
+    const auto decoded = detail::decode_into(r, std::move(locator), bytes, decode);
+    if (!decoded) return;
+    const DecodedImage& img = *decoded;
     // A reduced decode: PDQ applies the full-resolution filter folded onto the codec's blocks.
     const PdqSource source{.width = r.width, .height = r.height, .scale = img.scale_denom};
     const ImageHashes h =
@@ -62,14 +47,7 @@ ItemRecord hash_bytes(std::string locator, std::span<const std::uint8_t> bytes,
       r.quality_trim = t.pdq.quality;
       r.phash_trim = t.phash;
     }
-  } catch (const std::bad_alloc&) {
-    r.error = ItemError{ErrorCode::out_of_memory, "out of memory while hashing"};
-  } catch (const std::exception& e) {
-    r.error =
-        ItemError{ErrorCode::internal, std::string("unexpected error while hashing: ") + e.what()};
-  } catch (...) {
-    r.error = ItemError{ErrorCode::internal, "unexpected error while hashing"};
-  }
+  });
   return r;
 }
 
