@@ -183,6 +183,9 @@ expect_fatal "unknown tier" "$bin" match --catalog c.db --bank b.db --tiers exac
 expect_fatal "unknown report extension" "$bin" match --catalog c.db --bank b.db --out r.txt
 expect_fatal "unwritable report path" "$bin" match --catalog c.db --bank b.db --out good.csv --out /nonexistent/dir/r.csv
 check "no partial report left behind" bash -c "! ls good.csv* r.txt* 2>/dev/null | grep -q ."
+mkdir nothing-here
+expect_fatal "bank add of a folder without images" "$bin" bank add --bank fresh.db nothing-here
+check "a failed bank add leaves no new bank behind" bash -c "! ls fresh.db* 2>/dev/null | grep -q ."
 echo "not sqlite" >foreign.db
 expect_fatal "foreign file as bank" "$bin" bank stats foreign.db
 check "foreign file untouched" test "$(cat foreign.db)" = "not sqlite"

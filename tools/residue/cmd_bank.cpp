@@ -1,6 +1,7 @@
 // `residue bank add|import|export|stats|remove`: removal banks of withdrawn images or hashes.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -34,7 +35,7 @@ struct AddArgs {
   bool follow_symlinks = false;
 };
 
-int run_add(const AddArgs& a) {
+int add_images(const AddArgs& a) {
   Bank bank(a.bank, Catalog::Mode::read_write);
   ScanOptions options;
   options.threads = a.threads;
@@ -94,6 +95,18 @@ int run_add(const AddArgs& a) {
     return kExitFatal;
   }
   return kExitOk;
+}
+
+int run_add(const AddArgs& a) {
+  const bool existed = std::filesystem::exists(a.bank);
+  const int status = add_images(a);
+  // A bank this run created but put nothing in is removed: a failed `bank add` leaves no file.
+  if (!existed && std::filesystem::exists(a.bank)) {
+    const bool empty = Bank(a.bank, Catalog::Mode::read_only).stats().entries == 0;
+    if (empty)
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(a.bank + suffix);
+  }
+  return status;
 }
 
 // ------------------------------------------------------------------------------------------
