@@ -26,5 +26,8 @@ Runner add_bank_command(CLI::App& app);
 Runner add_match_command(CLI::App& app);
 /// `residue dedup`: near-duplicate clusters within a catalog.
 Runner add_dedup_command(CLI::App& app);
+/// `residue purge` and `residue restore`: remove copies safely, undo a quarantine purge.
+Runner add_purge_command(CLI::App& app);
+Runner add_restore_command(CLI::App& app);
 
 }  // namespace residue::tool

@@ -21,10 +21,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   const std::vector<std::pair<std::string, Runner>> commands{
-      {"hash", add_hash_command(app)},   {"scan", add_scan_command(app)},
-      {"cat", add_cat_command(app)},     {"catalog", add_catalog_command(app)},
-      {"bank", add_bank_command(app)},   {"match", add_match_command(app)},
-      {"dedup", add_dedup_command(app)},
+      {"hash", add_hash_command(app)},       {"scan", add_scan_command(app)},
+      {"cat", add_cat_command(app)},         {"catalog", add_catalog_command(app)},
+      {"bank", add_bank_command(app)},       {"match", add_match_command(app)},
+      {"dedup", add_dedup_command(app)},     {"purge", add_purge_command(app)},
+      {"restore", add_restore_command(app)},
   };
 
   try {

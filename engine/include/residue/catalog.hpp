@@ -143,6 +143,25 @@ class Catalog {
   /// The items with these ids (present or not), in the order given; unknown ids are skipped.
   [[nodiscard]] std::vector<CatalogItem> load_items(std::span<const std::int64_t> ids);
 
+  // --- purge support (src/purge): lookups and the marks a purge or restore leaves
+  /// The present (not gone) item with this locator, if any.
+  [[nodiscard]] std::optional<CatalogItem> find_item(std::string_view locator);
+  /// The incremental state of one plain file or container, if the catalog knows it.
+  [[nodiscard]] std::optional<FileState> file_state(std::string_view path);
+  /// Every root any scan of this catalog was given, spelled as given, distinct, in run order.
+  [[nodiscard]] std::vector<std::string> scanned_roots();
+  /// A value of the residue_meta table ("created_at", "role", ...), if present.
+  [[nodiscard]] std::optional<std::string> meta_value(std::string_view key);
+  /// Marks gone the present item with this locator when its SHA-256 is `sha256` (after a rescan
+  /// a TSV line or RecordIO record number may name another image: that one is left alone).
+  /// Returns whether a row changed. Committed at once.
+  bool mark_item_gone(std::string_view locator, const Sha256& sha256);
+  /// The reverse, for restore: marks present the gone item with this locator and SHA-256.
+  bool mark_item_present(std::string_view locator, const Sha256& sha256);
+  /// Makes the next `residue scan` re-read this plain file or container (its stored size becomes
+  /// -1, which no file has): after a rewrite, the locators of its other items may have shifted.
+  void mark_for_rescan(std::string_view path);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
