@@ -344,6 +344,11 @@ ActionResult carry_out(ActionContext& ctx, JournalAction& action) {
                                                 : file_action(ctx, action);
 }
 
+void abandon(ActionContext& ctx, JournalAction& action) {
+  (void)roll_back(ctx, action, RefuseReason::failed,
+                  "the purge stopped before it changed anything; run it again");
+}
+
 bool undo(ActionContext& ctx, JournalAction& a) {
   const Json& in = a.intent;
   const std::string path = in.str("path"), sha = in.str("sha256"), q = in.str("quarantine");

@@ -27,6 +27,10 @@ enum class ActionResult : std::uint8_t { done, rolled_back, unfinished };
 /// (it is reported in summary.skipped). Throws residue::Error only for journal write failures.
 ActionResult carry_out(ActionContext& ctx, JournalAction& action);
 
+/// Records an action whose purge stopped before any change began (no "planned" record) as
+/// rolled back, without touching anything.
+void abandon(ActionContext& ctx, JournalAction& action);
+
 /// Undoes a done action of a quarantine purge (the original back in place, verified). Returns
 /// false (with the reason in summary.skipped) when the mirror holds something else there now.
 bool undo(ActionContext& ctx, JournalAction& action);

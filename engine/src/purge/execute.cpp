@@ -111,8 +111,13 @@ ActionContext context(JournalWriter& w, const Json& header, PurgeSummary& summar
 
 // Completes or rolls back every unfinished action, then marks the catalog if needed.
 void finish_journal(JournalState& st, ActionContext& ctx, Catalog& catalog) {
-  for (JournalAction& a : st.actions)
-    if (!a.finished()) (void)carry_out(ctx, a);
+  for (JournalAction& a : st.actions) {
+    if (a.finished()) continue;
+    if (st.planned)
+      (void)carry_out(ctx, a);
+    else
+      abandon(ctx, a);
+  }
   bool marked = st.catalog_marked;
   for (const JournalAction& a : st.actions)
     if (a.done && !marked) {
@@ -228,8 +233,13 @@ PurgeSummary execute_plan(Catalog& catalog, const PurgePlan& plan, const PurgeOp
     const std::string text = intent.str();
     journal.append(text);
     st.actions.push_back(JournalAction{.id = id, .intent = *parse_json(text)});
-    (void)carry_out(ctx, st.actions.back());
-    if (o.progress) o.progress(++finished, plan.groups.size());
+  }
+  // Every intent is journaled before the first change, so a resume after a crash anywhere
+  // finishes the whole purge, not only the action that was under way.
+  journal.append(JsonLine().add("rec", "planned").add("actions", st.actions.size()).str());
+  for (JournalAction& a : st.actions) {
+    (void)carry_out(ctx, a);
+    if (o.progress) o.progress(++finished, st.actions.size());
   }
   if (std::any_of(st.actions.begin(), st.actions.end(),
                   [](const JournalAction& a) { return a.done; }))

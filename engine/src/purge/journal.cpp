@@ -121,7 +121,9 @@ JournalState read_journal(const std::string& path) {
       continue;
     }
     JournalAction* a = st.find(id);
-    if (rec == "catalog") {
+    if (rec == "planned") {
+      st.planned = true;
+    } else if (rec == "catalog") {
       st.catalog_marked = true;
     } else if (rec == "staged" && a) {
       a->staged = std::move(*j);

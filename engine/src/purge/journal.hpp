@@ -1,10 +1,13 @@
 // The purge journal: a write-ahead log in JSON lines, one record per line, each written with one
 // write(2) and fsync'd before the step it announces (the directory is fsync'd when the journal is
-// created). Records (every one has "rec"; actions are numbered from 1):
+// created). All intents are written before the first change (the journal holds the whole plan),
+// then each action's records follow. Records (every one has "rec"; actions are numbered from 1):
 //   header    version, mirror_id, catalog, catalog_created, roots, cwd, mode, quarantine, time
 //   intent    id, op ("file" | "container"), kind, file (as the catalog spells it), path, sha256,
 //             size, items [{locator, sha256, size, tier, bank, mate_of, extracted}], and the paths
 //             the action will create: quarantine, tmp, idx, idx_sha256, tmp_idx, quarantine_idx
+//   planned   actions: every intent is written; changes begin after this record (a journal
+//             without it is rolled back whole by resume: nothing had been touched)
 //   staged    id, new_sha256, new_idx_sha256: the verified rewrite is fsync'd at tmp (and the
 //             original copied to quarantine); only renames remain
 //   done      id: the action is complete (the manifest lines are written before it)
@@ -62,6 +65,7 @@ struct JournalAction {
 struct JournalState {
   Json header;
   std::vector<JournalAction> actions;  // by id
+  bool planned = false;                // the "planned" record is there
   bool catalog_marked = false;         // a "catalog" record follows the last done/restored record
   [[nodiscard]] JournalAction* find(std::int64_t id);
 };
