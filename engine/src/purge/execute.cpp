@@ -16,6 +16,7 @@ namespace residue {
 namespace {
 
 using namespace detail;
+namespace fs = std::filesystem;
 
 std::string base_name(const std::string& p) {
   const auto name = std::filesystem::path(p).filename().string();
@@ -80,21 +81,24 @@ std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-std::vector<std::string> header_roots(const Json& header) {
-  std::vector<std::string> roots;
-  if (const Json* r = header.get("roots"))
-    for (const Json& x : r->items) roots.push_back(x.s);
-  return roots;
-}
-
 // Opens the journal's catalog (or the one given, which must be the same mirror's).
 std::unique_ptr<Catalog> open_journal_catalog(const Json& header, const std::string& given,
                                               const std::string& journal) {
   const std::string path = given.empty() ? header.str("catalog") : absolute_normal(given);
   if (!exists_nofollow(path)) RESIDUE_THROW(path + ": no such catalog (named by " + journal + ")");
   auto catalog = std::make_unique<Catalog>(path, Catalog::Mode::read_write);
+  // The catalog's own roots, made absolute from the folder the purge ran in (as the plan did):
+  // a catalog of other roots, or another catalog of the same roots, is another mirror.
   const std::string created = catalog->meta_value("created_at").value_or("");
-  if (mirror_id(created, header_roots(header)) != header.str("mirror_id"))
+  std::vector<std::string> roots;
+  for (const auto& r : catalog->scanned_roots()) {
+    const fs::path p(r);
+    std::string a =
+        (p.is_absolute() ? p : fs::path(header.str("cwd")) / p).lexically_normal().string();
+    while (a.size() > 1 && a.back() == '/') a.pop_back();
+    if (std::find(roots.begin(), roots.end(), a) == roots.end()) roots.push_back(std::move(a));
+  }
+  if (mirror_id(created, roots) != header.str("mirror_id"))
     RESIDUE_THROW(journal + " is the journal of another mirror: its catalog and roots are not " +
                   path + "'s (nothing was changed)");
   return catalog;
