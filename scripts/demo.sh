@@ -71,3 +71,8 @@ print("not found in exact/near (edit: copies): " +
 EOF
 printf '\nReports: %s/report.csv (one row per copy) and %s/report.html (open it in a browser).\n' "$out" "$out"
 printf 'Next: see README.md, "Finding copies", for the same steps on your own mirror.\n'
+
+printf '\n== 6. $ residue purge --catalog catalog.db --bank bank.db --to quarantine   (dry run: the plan, nothing changed)\n'
+{ "$residue" purge --catalog catalog.db --bank bank.db --to quarantine || [ $? -eq 1 ]; } | sed -n '1,25p;26{s/.*/  .../p};/^refused:/,$p;/^total:/p' | uniq
+printf '(the whole plan: %s items; add --execute to act, see README.md, "Purging copies")\n' \
+  "$("$residue" purge --catalog catalog.db --bank bank.db --json | grep -c '"action":"remove"' || true)"

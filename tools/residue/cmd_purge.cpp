@@ -41,8 +41,8 @@ std::vector<Tier> parse_tier_list(const std::string& list) {
 
 std::string human_bytes(std::uint64_t n) {
   if (n < 10'000) return fmt::format("{} B", n);
-  if (n < 10'000'000) return fmt::format("{:.1f} kB", static_cast<double>(n) / 1e3);
-  if (n < 10'000'000'000ULL) return fmt::format("{:.1f} MB", static_cast<double>(n) / 1e6);
+  if (n < 1'000'000) return fmt::format("{:.1f} kB", static_cast<double>(n) / 1e3);
+  if (n < 1'000'000'000ULL) return fmt::format("{:.1f} MB", static_cast<double>(n) / 1e6);
   return fmt::format("{:.1f} GB", static_cast<double>(n) / 1e9);
 }
 
