@@ -11,6 +11,7 @@ packages=(
   libssl-dev                            # SHA-256 (OpenSSL EVP)
   libarchive-dev libsqlite3-dev         # source (tar/zip), catalog
   libfaiss-dev                          # index (FAISS 1.7.3; pulls BLAS/LAPACK; OpenMP is gcc's libgomp)
+  openmpi-bin libopenmpi-dev            # dist: `--mpi` runs and their tests (optional at build time)
   doctest-dev libbenchmark-dev          # tests, micro-benchmarks
   clang libclang-rt-14-dev              # libFuzzer target (scripts/fuzz.sh)
   clang-format                          # format check in scripts/test.sh

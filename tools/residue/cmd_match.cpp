@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "report_files.hpp"
 #include "residue/catalog.hpp"
 #include "residue/decode.hpp"
+#include "residue/dist.hpp"
 #include "residue/match.hpp"
 #include "residue/report.hpp"
 #include "residue/source.hpp"
@@ -34,6 +36,7 @@ struct PolicyArgs {
   std::string tiers;
   std::vector<std::string> outs;
   bool quiet = false;
+  bool mpi = false;
 };
 
 void add_policy_options(CLI::App* cmd, PolicyArgs& a, const char* default_tiers) {
@@ -57,6 +60,9 @@ void add_policy_options(CLI::App* cmd, PolicyArgs& a, const char* default_tiers)
   cmd->add_option("--index", a.index, "auto, brute, mih, faiss-flat, faiss-hash, faiss-multihash")
       ->default_val("auto");
   cmd->add_flag("-q,--quiet", a.quiet, "No summary on stderr");
+  cmd->add_flag("--mpi", a.mpi,
+                "Run as one rank of an MPI job (mpirun -n N residue ... --mpi): the same results, "
+                "the work shared across ranks; rank 0 writes the reports");
 }
 
 MatchOptions policy(const PolicyArgs& a) {
@@ -127,6 +133,20 @@ struct MatchArgs {
   PolicyArgs p;
 };
 
+int write_match_reports(const MatchArgs& a, const MatchOptions& options,
+                        const std::vector<Tier>& tiers, std::vector<ReportFile>& reports,
+                        Catalog& catalog, Bank& bank, const MatchSet& set);
+
+/// The bank (and allow bank) of a match run, checked like the single-process command.
+BankHashes load_bank(const std::string& path, Bank& bank) {
+  BankHashes h = bank.load_hashes();
+  if (h.hashes.empty() && h.digests.empty())
+    RESIDUE_THROW(path +
+                  ": the bank is empty (add images with `residue bank add` or hashes "
+                  "with `residue bank import`)");
+  return h;
+}
+
 int run_match(const MatchArgs& a) {
   const MatchOptions options = policy(a.p);
   const std::vector<Tier> tiers = parse_tiers(a.p.tiers);
@@ -134,11 +154,7 @@ int run_match(const MatchArgs& a) {
 
   Catalog catalog(a.catalog, Catalog::Mode::read_only);
   Bank bank(a.bank, Catalog::Mode::read_only);
-  const BankHashes bank_hashes = bank.load_hashes();
-  if (bank_hashes.hashes.empty() && bank_hashes.digests.empty())
-    RESIDUE_THROW(a.bank +
-                  ": the bank is empty (add images with `residue bank add` or hashes "
-                  "with `residue bank import`)");
+  const BankHashes bank_hashes = load_bank(a.bank, bank);
   BankHashes allow_hashes;
   if (!a.allow.empty()) {
     Bank allow(a.allow, Catalog::Mode::read_only);
@@ -152,7 +168,14 @@ int run_match(const MatchArgs& a) {
   };
   const MatchSet set = match_catalog(items, bank_hashes, allow_hashes, with_progress);
   progress.clear();
+  return write_match_reports(a, options, tiers, reports, catalog, bank, set);
+}
 
+/// The rows of `set` (of catalog `catalog` against `bank`), to every report and the summary.
+/// Shared by the single-process and the --mpi paths (rank 0), so both write the same bytes.
+int write_match_reports(const MatchArgs& a, const MatchOptions& options,
+                        const std::vector<Tier>& tiers, std::vector<ReportFile>& reports,
+                        Catalog& catalog, Bank& bank, const MatchSet& set) {
   std::vector<const Match*> kept;
   for (const Match& m : set.matches)
     if (wanted(tiers, m.tier)) kept.push_back(&m);
@@ -251,6 +274,43 @@ int run_match(const MatchArgs& a) {
   return kExitOk;
 }
 
+/// `match --mpi`: every rank opens the catalog read-only and loads its hashes; rank 0 reads the
+/// banks, which src/dist/ broadcasts; each rank matches its share; rank 0 writes the reports.
+/// A run error on any rank ends the whole job with a message naming the rank (exit 2).
+int run_match_mpi(const MatchArgs& a) {
+  const dist::Session s;
+  const bool root = s.rank() == 0;
+  try {
+    const MatchOptions options = policy(a.p);
+    const std::vector<Tier> tiers = parse_tiers(a.p.tiers);
+    std::vector<ReportFile> reports;
+    if (root) reports = open_reports(a.p.outs);
+    Catalog catalog(a.catalog, Catalog::Mode::read_only);
+    std::optional<Bank> bank;
+    BankHashes bank_hashes, allow_hashes;
+    if (root) {
+      bank.emplace(a.bank, Catalog::Mode::read_only);
+      bank_hashes = load_bank(a.bank, *bank);
+      if (!a.allow.empty()) {
+        Bank allow(a.allow, Catalog::Mode::read_only);
+        allow_hashes = allow.load_hashes();
+      }
+    }
+    const std::vector<CatalogHash> items = catalog.load_hashes();
+    CountProgress progress(a.p.quiet || !root, "match: hashes searched (rank 0's share)");
+    MatchOptions with_progress = options;
+    with_progress.progress = [&](std::uint64_t done, std::uint64_t total) {
+      progress.update(done, total);
+    };
+    const MatchSet set = dist::match_catalog(s, items, bank_hashes, allow_hashes, with_progress);
+    progress.clear();
+    if (!root) return kExitOk;
+    return write_match_reports(a, options, tiers, reports, catalog, *bank, set);
+  } catch (const Error& e) {
+    s.abort(e.what(), kExitFatal);
+  }
+}
+
 // ------------------------------------------------------------------------------------------
 // dedup
 
@@ -259,6 +319,11 @@ struct DedupArgs {
   PolicyArgs p;
 };
 
+int write_dedup_reports(const DedupArgs& a, const MatchOptions& options,
+                        const std::vector<Tier>& tiers, std::vector<ReportFile>& reports,
+                        Catalog& catalog, const std::vector<CatalogHash>& items,
+                        const DedupSet& pairs);
+
 int run_dedup(const DedupArgs& a) {
   const MatchOptions options = policy(a.p);
   const std::vector<Tier> tiers = parse_tiers(a.p.tiers);
@@ -266,6 +331,15 @@ int run_dedup(const DedupArgs& a) {
   Catalog catalog(a.catalog, Catalog::Mode::read_only);
   const std::vector<CatalogHash> items = catalog.load_hashes();
   const DedupSet pairs = self_join(items, options);
+  return write_dedup_reports(a, options, tiers, reports, catalog, items, pairs);
+}
+
+/// The clusters of `pairs` over `items`, to every report and the summary. Shared by the
+/// single-process and the --mpi paths (rank 0), so both write the same bytes.
+int write_dedup_reports(const DedupArgs& a, const MatchOptions& options,
+                        const std::vector<Tier>& tiers, std::vector<ReportFile>& reports,
+                        Catalog& catalog, const std::vector<CatalogHash>& items,
+                        const DedupSet& pairs) {
   const std::vector<Cluster> found = clusters(pairs.pairs, items.size(), tiers);
 
   std::vector<std::int64_t> ids;
@@ -347,6 +421,26 @@ int run_dedup(const DedupArgs& a) {
   return kExitOk;
 }
 
+/// `dedup --mpi`: every rank loads the catalog's hashes and queries its share against an index of
+/// all of them (src/dist/); rank 0 merges the pairs, clusters them and writes the reports.
+int run_dedup_mpi(const DedupArgs& a) {
+  const dist::Session s;
+  const bool root = s.rank() == 0;
+  try {
+    const MatchOptions options = policy(a.p);
+    const std::vector<Tier> tiers = parse_tiers(a.p.tiers);
+    std::vector<ReportFile> reports;
+    if (root) reports = open_reports(a.p.outs);
+    Catalog catalog(a.catalog, Catalog::Mode::read_only);
+    const std::vector<CatalogHash> items = catalog.load_hashes();
+    const DedupSet pairs = dist::self_join(s, items, options);
+    if (!root) return kExitOk;
+    return write_dedup_reports(a, options, tiers, reports, catalog, items, pairs);
+  } catch (const Error& e) {
+    s.abort(e.what(), kExitFatal);
+  }
+}
+
 }  // namespace
 
 Runner add_match_command(CLI::App& app) {
@@ -374,7 +468,7 @@ Runner add_match_command(CLI::App& app) {
       "Exit status: 0 done (whether or not copies were found), 2 fatal (bad flags, a catalog or "
       "bank\n"
       "that is not one, an empty bank, an unwritable --out: no report file is left behind).");
-  return [a] { return run_match(*a); };
+  return [a] { return a->p.mpi ? run_match_mpi(*a) : run_match(*a); };
 }
 
 Runner add_dedup_command(CLI::App& app) {
@@ -389,7 +483,7 @@ Runner add_dedup_command(CLI::App& app) {
       "most bytes. Rows (CSV header, JSONL keys): cluster, tier, locator, container, keeper,\n"
       "pdq_distance, phash_distance (to the keeper), width, height, quality, size, sha256.\n"
       "Rotated or flipped duplicates are not joined (catalogs hold one orientation).");
-  return [a] { return run_dedup(*a); };
+  return [a] { return a->p.mpi ? run_dedup_mpi(*a) : run_dedup(*a); };
 }
 
 }  // namespace residue::tool

@@ -426,3 +426,77 @@ std::vector<Cluster> clusters(std::span<const PairMatch> pairs, std::size_t n,
 }
 
 }  // namespace residue
+
+namespace residue {
+
+// Distributed dedup (src/dist/): the same evidence as self_join, restricted to one share of the
+// queries. Kept separate from self_join so the single-process path is untouched.
+DedupSet self_join_share(std::span<const CatalogHash> items, std::size_t begin, std::size_t end,
+                         const MatchOptions& o) {
+  validate(o);
+  if (begin > end || end > items.size()) RESIDUE_THROW("self_join_share: share out of range");
+  const auto t0 = Clock::now();
+  std::vector<PairMatch> found;
+  {
+    std::unordered_map<Sha256, std::uint32_t, ShaHash> first;
+    first.reserve(items.size());
+    for (std::uint32_t i = 0; i < end; ++i) {
+      const auto [it, inserted] = first.try_emplace(items[i].sha256, i);
+      if (inserted || i < begin) continue;
+      const std::uint32_t a = it->second;
+      found.push_back(PairMatch{.a = a,
+                                .b = i,
+                                .tier = Tier::exact,
+                                .pdq_distance = hamming(items[a].pdq, items[i].pdq),
+                                .phash_distance = hamming(items[a].phash, items[i].phash)});
+    }
+  }
+  std::vector<Hash256> codes(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) codes[i] = items[i].pdq;
+  std::vector<Query> queries;
+  std::vector<Hash256> query_codes;
+  make_queries(items.subspan(begin, end - begin), /*with_strips=*/false, queries, query_codes);
+  for (Query& q : queries) q.item += static_cast<std::uint32_t>(begin);
+  if (!codes.empty() && !query_codes.empty()) {
+    const auto index = make_index(o.index, codes.size(), o.max_distance);
+    index->add(codes);
+    const std::vector<IndexHit> hits =
+        range_search_batched(*index, query_codes, o.max_distance, o.threads, o.batch);
+    for (const IndexHit& hit : hits) {
+      const Query& q = queries[hit.query];
+      if (hit.id == q.item) continue;
+      const CatalogHash& c = items[q.item];
+      const CatalogHash& other = items[hit.id];
+      const int phash_d = hamming(query_phash(c, q), other.phash);
+      PairMatch p{
+          .a = std::min(q.item, hit.id),
+          .b = std::max(q.item, hit.id),
+          .tier = classify(o, hit.distance, phash_d, true, query_quality(c, q), other.quality),
+          .pdq_distance = hit.distance,
+          .phash_distance = phash_d};
+      if (c.sha256 == other.sha256) p.tier = Tier::exact;
+      found.push_back(p);
+    }
+  }
+  DedupSet out;
+  out.pairs = merge_pairs(found);
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
+std::vector<PairMatch> merge_pairs(std::span<const PairMatch> pairs) {
+  const auto better = [](const PairMatch& x, const PairMatch& y) {
+    return std::tuple(x.a, x.b, static_cast<int>(x.tier),
+                      x.pdq_distance < 0 ? 1000 : x.pdq_distance) <
+           std::tuple(y.a, y.b, static_cast<int>(y.tier),
+                      y.pdq_distance < 0 ? 1000 : y.pdq_distance);
+  };
+  std::vector<PairMatch> sorted(pairs.begin(), pairs.end());
+  std::stable_sort(sorted.begin(), sorted.end(), better);
+  std::vector<PairMatch> out;
+  for (const PairMatch& p : sorted)
+    if (out.empty() || out.back().a != p.a || out.back().b != p.b) out.push_back(p);
+  return out;
+}
+
+}  // namespace residue
