@@ -9,6 +9,13 @@ namespace residue::dist {
 
 MatchSet match_catalog(const Session& s, std::span<const CatalogHash> items, const BankHashes& bank,
                        const BankHashes& allow, const MatchOptions& options) {
+  const Share share = share_of(items.size(), s.rank(), s.size());
+  return match_share(s, items.subspan(share.begin, share.end - share.begin), bank, allow, options);
+}
+
+MatchSet match_share(const Session& s, std::span<const CatalogHash> share, const BankHashes& bank,
+                     const BankHashes& allow, const MatchOptions& options,
+                     std::uint64_t* bytes_moved) {
   // The bank is small beside the catalog: one broadcast of it is the whole input traffic.
   std::vector<std::uint8_t> bank_bytes =
       s.rank() == 0 ? to_bytes(bank) : std::vector<std::uint8_t>{};
@@ -18,14 +25,14 @@ MatchSet match_catalog(const Session& s, std::span<const CatalogHash> items, con
   broadcast(s, allow_bytes);
   const BankHashes my_bank = bank_from_bytes(bank_bytes);
   const BankHashes my_allow = bank_from_bytes(allow_bytes);
-  const Share share = share_of(items.size(), s.rank(), s.size());
   MatchOptions o = options;
   o.threads = s.threads(options.threads);
   if (s.rank() != 0) o.progress = nullptr;
-  const MatchSet mine = residue::match_catalog(items.subspan(share.begin, share.end - share.begin),
-                                               my_bank, my_allow, o);
+  const MatchSet mine = residue::match_catalog(share, my_bank, my_allow, o);
   s.test_die_hook();
-  const auto parts = gather(s, to_bytes(mine));
+  const std::vector<std::uint8_t> sent = to_bytes(mine);
+  if (bytes_moved != nullptr) *bytes_moved += bank_bytes.size() + allow_bytes.size() + sent.size();
+  const auto parts = gather(s, sent);
   MatchSet out;
   if (s.rank() != 0) return out;
   for (const auto& bytes : parts) {
