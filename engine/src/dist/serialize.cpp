@@ -46,7 +46,7 @@ class Reader {
     const auto n = value<std::uint64_t>();
     if (n > (bytes_.size() - at_) / sizeof(T)) RESIDUE_THROW("dist: truncated message");
     std::vector<T> v(static_cast<std::size_t>(n));
-    std::memcpy(v.data(), bytes_.data() + at_, v.size() * sizeof(T));
+    if (!v.empty()) std::memcpy(v.data(), bytes_.data() + at_, v.size() * sizeof(T));
     at_ += v.size() * sizeof(T);
     return v;
   }
