@@ -108,13 +108,13 @@ struct Cluster {
 
 namespace residue {
 
-/// self_join for a share of the queries, for distributed dedup: the pairs that items at
-/// positions [begin, end) of `items` find against an index of ALL `items` (exact pairs whose
-/// later member is in the share, near/review pairs whose query item is in the share). Each pair
-/// keeps the best evidence this share saw. Merging the shares of a partition of [0, items.size())
-/// with merge_pairs gives the pairs of self_join(items, options) with the same (a, b, tier,
-/// pdq_distance); phash_distance may differ between equally good evidence. Throws like
-/// self_join; begin <= end <= items.size().
+/// self_join for a share of the queries (self_join is the share [0, n)), for distributed dedup:
+/// the pairs that items at positions [begin, end) of `items` find against an index of ALL `items`
+/// (exact pairs whose later member is in the share, near/review pairs whose query item is in the
+/// share). Each pair keeps the best evidence this share saw. Merging the shares of a partition of
+/// [0, items.size()) with merge_pairs gives the pairs of self_join(items, options) with the same
+/// (a, b, tier, pdq_distance); phash_distance may differ between equally good evidence. Throws
+/// like self_join; begin <= end <= items.size().
 [[nodiscard]] DedupSet self_join_share(std::span<const CatalogHash> items, std::size_t begin,
                                        std::size_t end, const MatchOptions& options);
 

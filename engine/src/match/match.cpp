@@ -323,73 +323,9 @@ MatchSet match_catalog(std::span<const CatalogHash> items, const BankHashes& ban
 }
 
 DedupSet self_join(std::span<const CatalogHash> items, const MatchOptions& o) {
-  validate(o);
-  const auto t0 = Clock::now();
-  using Key = std::pair<std::uint32_t, std::uint32_t>;
-  struct KeyHash {
-    std::size_t operator()(const Key& k) const noexcept {
-      return std::hash<std::uint64_t>()((std::uint64_t{k.first} << 32) | k.second);
-    }
-  };
-  std::unordered_map<Key, PairMatch, KeyHash> best;
-  const auto offer_pair = [&](const PairMatch& p) {
-    auto [it, inserted] = best.try_emplace(Key{p.a, p.b}, p);
-    if (inserted) return;
-    const auto key = [](const PairMatch& m) {
-      return std::tuple(static_cast<int>(m.tier), m.pdq_distance < 0 ? 1000 : m.pdq_distance);
-    };
-    if (key(p) < key(it->second)) it->second = p;
-  };
-  // exact: items sharing a SHA-256, each paired with its group's first member (enough to
-  // connect the group).
-  {
-    std::unordered_map<Sha256, std::uint32_t, ShaHash> first;
-    first.reserve(items.size());
-    for (std::uint32_t i = 0; i < items.size(); ++i) {
-      const auto [it, inserted] = first.try_emplace(items[i].sha256, i);
-      if (inserted) continue;
-      const std::uint32_t a = it->second;
-      offer_pair(PairMatch{.a = a,
-                           .b = i,
-                           .tier = Tier::exact,
-                           .pdq_distance = hamming(items[a].pdq, items[i].pdq),
-                           .phash_distance = hamming(items[a].phash, items[i].phash)});
-    }
-  }
-  std::vector<Hash256> codes(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) codes[i] = items[i].pdq;
-  std::vector<Query> queries;
-  std::vector<Hash256> query_codes;
-  make_queries(items, /*with_strips=*/false, queries, query_codes);
-  if (!codes.empty()) {
-    const auto index = make_index(o.index, codes.size(), o.max_distance);
-    index->add(codes);
-    const std::vector<IndexHit> hits =
-        range_search_batched(*index, query_codes, o.max_distance, o.threads, o.batch);
-    for (const IndexHit& hit : hits) {
-      const Query& q = queries[hit.query];
-      if (hit.id == q.item) continue;
-      const CatalogHash& c = items[q.item];
-      const CatalogHash& other = items[hit.id];
-      const int phash_d = hamming(query_phash(c, q), other.phash);
-      PairMatch p{
-          .a = std::min(q.item, hit.id),
-          .b = std::max(q.item, hit.id),
-          .tier = classify(o, hit.distance, phash_d, true, query_quality(c, q), other.quality),
-          .pdq_distance = hit.distance,
-          .phash_distance = phash_d};
-      if (c.sha256 == other.sha256) p.tier = Tier::exact;
-      offer_pair(p);
-    }
-  }
-  DedupSet out;
-  out.pairs.reserve(best.size());
-  for (const auto& [key, p] : best) out.pairs.push_back(p);
-  std::sort(out.pairs.begin(), out.pairs.end(), [](const PairMatch& x, const PairMatch& y) {
-    return std::pair(x.a, x.b) < std::pair(y.a, y.b);
-  });
-  out.seconds = seconds_since(t0);
-  return out;
+  // The whole catalog is the one share; self_join_share keeps the first of equally good evidence
+  // in the same order, so the pairs are those of a dedicated loop.
+  return self_join_share(items, 0, items.size(), o);
 }
 
 std::vector<Cluster> clusters(std::span<const PairMatch> pairs, std::size_t n,
@@ -429,8 +365,8 @@ std::vector<Cluster> clusters(std::span<const PairMatch> pairs, std::size_t n,
 
 namespace residue {
 
-// Distributed dedup (src/dist/): the same evidence as self_join, restricted to one share of the
-// queries. Kept separate from self_join so the single-process path is untouched.
+// The pairs found by the items of one share of the catalog against an index of all of it:
+// self_join is the share [0, n); distributed dedup (src/dist/) merges the shares of all ranks.
 DedupSet self_join_share(std::span<const CatalogHash> items, std::size_t begin, std::size_t end,
                          const MatchOptions& o) {
   validate(o);
