@@ -148,8 +148,9 @@ class Catalog {
   [[nodiscard]] std::optional<CatalogItem> find_item(std::string_view locator);
   /// The incremental state of one plain file or container, if the catalog knows it.
   [[nodiscard]] std::optional<FileState> file_state(std::string_view path);
-  /// Every root any scan of this catalog was given, spelled as given, distinct, in run order.
-  [[nodiscard]] std::vector<std::string> scanned_roots();
+  /// The roots each scan of this catalog was given, in run order: one JSON array of strings per
+  /// run, as begin_run stored it (the catalog does not parse JSON; purge does).
+  [[nodiscard]] std::vector<std::string> run_roots();
   /// A value of the residue_meta table ("created_at", "role", ...), if present.
   [[nodiscard]] std::optional<std::string> meta_value(std::string_view key);
   /// Marks gone the present item with this locator when its SHA-256 is `sha256` (after a rescan

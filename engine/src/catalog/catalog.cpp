@@ -403,75 +403,6 @@ std::vector<CatalogItem> Catalog::load_items(std::span<const std::int64_t> ids) 
 // ---------------------------------------------------------------------------------------------
 // Purge support
 
-namespace {
-
-// Appends the UTF-8 encoding of a code point. \u0080..\u00ff stand for single raw bytes: the
-// writers (report's json_quote, purge's journal) keep valid UTF-8 as is and escape only the bytes
-// of invalid sequences that way, so a path round-trips byte for byte.
-void append_code_point(std::string& out, unsigned cp) {
-  if (cp < 0x100) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// The strings of a JSON array of strings (runs.roots); anything else yields what was parsed.
-std::vector<std::string> parse_string_list(std::string_view j) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < j.size()) {
-    if (j[i] != '"') {
-      ++i;
-      continue;
-    }
-    std::string s;
-    for (++i; i < j.size() && j[i] != '"'; ++i) {
-      if (j[i] != '\\' || i + 1 >= j.size()) {
-        s.push_back(j[i]);
-        continue;
-      }
-      const char e = j[++i];
-      switch (e) {
-        case 'n':
-          s.push_back('\n');
-          break;
-        case 't':
-          s.push_back('\t');
-          break;
-        case 'r':
-          s.push_back('\r');
-          break;
-        case 'b':
-          s.push_back('\b');
-          break;
-        case 'f':
-          s.push_back('\f');
-          break;
-        case 'u':
-          if (i + 4 < j.size()) {
-            append_code_point(
-                s, static_cast<unsigned>(std::stoul(std::string(j.substr(i + 1, 4)), nullptr, 16)));
-            i += 4;
-          }
-          break;
-        default:
-          s.push_back(e);
-      }
-    }
-    ++i;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-}  // namespace
-
 std::optional<CatalogItem> Catalog::find_item(std::string_view locator) {
   impl_->commit();
   Stmt s(impl_->db, "SELECT id FROM items WHERE locator=? AND gone=0");
@@ -491,13 +422,11 @@ std::optional<FileState> Catalog::file_state(std::string_view path) {
   return FileState{s.text(0), static_cast<std::uint64_t>(s.int64(1)), s.int64(2), s.int64(3) != 0};
 }
 
-std::vector<std::string> Catalog::scanned_roots() {
+std::vector<std::string> Catalog::run_roots() {
   impl_->commit();
   std::vector<std::string> out;
   Stmt s(impl_->db, "SELECT roots FROM runs ORDER BY id");
-  while (s.step())
-    for (auto& r : parse_string_list(s.text(0)))
-      if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(std::move(r));
+  while (s.step()) out.push_back(s.text(0));
   return out;
 }
 

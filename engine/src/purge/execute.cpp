@@ -9,6 +9,7 @@
 #include "actions.hpp"
 #include "fs_ops.hpp"
 #include "journal.hpp"
+#include "json.hpp"
 #include "residue/hash.hpp"
 #include "residue/purge.hpp"
 
@@ -91,7 +92,7 @@ std::unique_ptr<Catalog> open_journal_catalog(const Json& header, const std::str
   // a catalog of other roots, or another catalog of the same roots, is another mirror.
   const std::string created = catalog->meta_value("created_at").value_or("");
   std::vector<std::string> roots;
-  for (const auto& r : catalog->scanned_roots()) {
+  for (const auto& r : detail::scanned_roots(catalog->run_roots())) {
     const fs::path p(r);
     std::string a =
         (p.is_absolute() ? p : fs::path(header.str("cwd")) / p).lexically_normal().string();

@@ -1,6 +1,7 @@
 // Minimal JSON writer and parser (see json.hpp).
 #include "json.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -308,6 +309,18 @@ std::string json_string_list(const std::vector<std::string>& v) {
   std::string out = "[";
   for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + json_string(v[i]);
   return out + "]";
+}
+
+std::vector<std::string> scanned_roots(const std::vector<std::string>& run_roots) {
+  std::vector<std::string> out;
+  for (const std::string& text : run_roots) {
+    const auto list = parse_json(text);
+    if (!list || list->type != Json::Type::array) continue;
+    for (const Json& r : list->items)
+      if (r.type == Json::Type::string && std::find(out.begin(), out.end(), r.s) == out.end())
+        out.push_back(r.s);
+  }
+  return out;
 }
 
 }  // namespace residue::detail

@@ -38,6 +38,10 @@ struct Json {
 /// Parses one JSON value (the whole text, surrounding blanks allowed); nullopt when malformed.
 [[nodiscard]] std::optional<Json> parse_json(std::string_view text);
 
+/// Every root the catalog's scans were given (Catalog::run_roots parsed), spelled as given,
+/// distinct, in run order. A run whose roots are not a JSON array of strings contributes none.
+[[nodiscard]] std::vector<std::string> scanned_roots(const std::vector<std::string>& run_roots);
+
 /// Builds one JSON object line: `JsonLine().add("rec", "intent").add("id", 3).str()`.
 class JsonLine {
  public:

@@ -137,7 +137,7 @@ std::vector<PurgeTarget> targets_from_match(Catalog& catalog, Bank& bank,
 
 PurgePlan build_plan(Catalog& catalog, std::span<const PurgeTarget> targets) {
   PurgePlan plan;
-  for (const auto& r : catalog.scanned_roots()) {
+  for (const auto& r : detail::scanned_roots(catalog.run_roots())) {
     const std::string a = absolute_normal(r);
     if (std::find(plan.roots.begin(), plan.roots.end(), a) == plan.roots.end())
       plan.roots.push_back(a);
