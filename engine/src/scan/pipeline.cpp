@@ -7,6 +7,8 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -84,12 +86,21 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
   std::optional<tbb::global_control> allow;
   if (threads > tbb::info::default_concurrency())
     allow.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+  // An exception from the sink is caught in its filter and the source stops pulling: letting it
+  // cancel the pipeline would leak the items in flight (oneTBB 2021.8 does not destroy them; ASan
+  // caught it). The rest drain without reaching the sink, then the exception is rethrown.
+  std::exception_ptr sink_error;
+  std::atomic<bool> stopping{false};
   tbb::task_arena arena(threads);
   arena.execute([&] {
     tbb::parallel_pipeline(
         tokens,
         tbb::make_filter<void, SourceItem>(tbb::filter_mode::serial_in_order,
                                            [&](tbb::flow_control& fc) -> SourceItem {
+                                             if (stopping.load(std::memory_order_acquire)) {
+                                               fc.stop();
+                                               return {};
+                                             }
                                              auto item = stream.next();
                                              {
                                                std::lock_guard lock(counts_mutex);
@@ -106,6 +117,7 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
                 [&](SourceItem item) -> ScanResult { return process(std::move(item), options); }) &
             tbb::make_filter<ScanResult, void>(
                 tbb::filter_mode::serial_in_order, [&](const ScanResult& r) {
+                  if (sink_error) return;
                   if (r.event == SourceEvent::item) {
                     ++stats.items;
                     stats.bytes += r.record.size;
@@ -116,7 +128,13 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
                       ++stats.errors_by_code[r.record.error->code];
                     }
                   }
-                  sink(r);
+                  try {
+                    sink(r);
+                  } catch (...) {
+                    sink_error = std::current_exception();
+                    stopping.store(true, std::memory_order_release);
+                    return;
+                  }
                   if (options.progress) {
                     const auto now = std::chrono::steady_clock::now();
                     if (now - last_progress >= options.progress_interval) {
@@ -131,6 +149,7 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
                   }
                 }));
   });
+  if (sink_error) std::rethrow_exception(sink_error);
   stats.stream = stream.counts();
   stats.seconds = elapsed();
   if (options.progress) options.progress(stats);
