@@ -9,6 +9,9 @@
 //   archive member    dir/shard-0001.tar!/000123.jpg
 //   TSV line          dir/FaceImageCroppedWithOffset.tsv!/line/17      (1-based)
 //   RecordIO record   dir/train.rec!/record/5                           (0-based)
+// Distributed scans plan with list_files, detect_kind and count_slice_items, then give each rank
+// an ItemStream over FileSlices (whole files, or byte ranges of TSV and RecordIO files) whose
+// locators are exactly those of a single-process scan.
 // Thread-safety: ItemStream is single-threaded (one per pipeline source filter); the free
 // functions keep no state and are thread-safe.
 #pragma once
@@ -107,13 +110,78 @@ struct StreamCounts {
 [[nodiscard]] std::uint64_t total_bytes(std::span<const std::string> roots,
                                         const WalkOptions& options);
 
+/// A file the walk found, or an error at file.path (unreadable directory, missing root, symlink
+/// loop, dangling link, vanished entry), as ItemStream's walk sees it. Errors carry no size or
+/// mtime.
+struct WalkedFile {
+  FileInfo file{};
+  std::optional<ItemError> error{};
+};
+
+/// The regular files under `roots` in ItemStream's walk order, with the walk's errors in place
+/// (what ItemStream(roots, ...) would visit; nothing is opened or read, only lstat'ed).
+/// Memory: one entry per file (plus the walk's one listing per directory on the current path).
+[[nodiscard]] std::vector<WalkedFile> list_files(std::span<const std::string> roots,
+                                                 const WalkOptions& options);
+
+/// What a file is, by content, as ItemStream detects it (ContainerKind::none = a plain file).
+/// Cost: what detection reads (4 KiB; 64 KiB for text; a compressed stream up to its first tar
+/// header). Errors: io_error (cannot open/read), unsupported (not a regular file).
+[[nodiscard]] Outcome<ContainerKind> detect_kind(const std::string& path);
+
+/// One file, or one byte range of a TSV or RecordIO file, for an ItemStream built from an
+/// explicit list (distributed scans).
+struct FileSlice {
+  FileInfo file{};
+  /// true: the whole file, any kind (plain file or container), exactly as the walk would stream
+  /// it. false: only the items of a TSV or RecordIO file whose first byte lies in [begin, end):
+  /// a TSV line starts at offset 0 or right after a '\n'; a RecordIO record starts at a part
+  /// header (4-byte aligned magic 0xced7230a) whose cflag is 0 (whole) or 1 (first part). A line
+  /// or record that starts before `end` is read to its end even past `end`. begin >= end is an
+  /// empty range.
+  bool whole = true;
+  std::uint64_t begin = 0, end = 0;
+  /// Items of the file that start before `begin` (lines for TSV, records for RecordIO), as
+  /// count_slice_items counts them. Numbering continues from it, so locators are exactly what a
+  /// whole-file stream spells (TSV line numbers are 1-based: the first line of the slice is
+  /// items_before + 1; RecordIO records 0-based: the first is record items_before).
+  std::uint64_t items_before = 0;
+  /// A walk error at file.path: the stream emits it as one error item (locator file.path).
+  std::optional<ItemError> error{};
+};
+
+/// Counts the items of a TSV or RecordIO file that start in [begin, end) by FileSlice's rule.
+/// TSV: lines (every line counts: header and blank lines too, as line numbers do; a final line
+/// without '\n' counts); reads the bytes [begin - 1, end) and nothing else (memchr speed).
+/// RecordIO: records (a multi-part record counts once; InsightFace's image-less header record 0
+/// counts, as record numbers do; a record cut short by the end of the file counts, as the stream
+/// reports it as one truncated item); scans 4-byte words from begin to the first record start
+/// (at most one record's length), then walks the part headers to `end`, skipping record data
+/// (records under 64 KiB are read anyway, in 64 KiB blocks). Uses the file's current size, not
+/// file.size. Cost for either kind is about one sequential read of the range: count each slice's
+/// own range and take prefix sums (counts over a partition add up exactly) rather than counting
+/// [0, begin) per slice. Errors: io_error, corrupt (RecordIO framing: a part header without the
+/// magic or with an out-of-order cflag), unsupported (kind is not tsv or recordio).
+[[nodiscard]] Outcome<std::uint64_t> count_slice_items(const FileInfo& file, ContainerKind kind,
+                                                       std::uint64_t begin, std::uint64_t end);
+
 /// A lazy, bounded-memory stream of the items under some roots: directories are walked in byte
 /// order of names, containers are streamed member by member (never extracted to disk). next()
 /// returns nullopt at the end. Walk errors (unreadable directory, symlink loop, missing root,
 /// corrupt container) come out as items with an error, and the stream goes on.
 class ItemStream {
  public:
+  /// Walks `roots`. Throws residue::Error for invalid options (max_item_bytes 0, tsv_column < 0).
   ItemStream(std::vector<std::string> roots, SourceOptions options);
+  /// A stream over explicit slices, in order, instead of a walk. Each slice is opened, detected
+  /// and streamed as the walk's files are (options.is_item, unchanged -- asked once per slice --
+  /// member_done, container markers per slice, the end-of-container change check per slice
+  /// against slice.file's size and mtime). A TSV slice takes its layout (image column, header
+  /// lines) from the file head, as a whole file does. A non-whole slice of a file that is not
+  /// TSV or RecordIO becomes one unsupported error item. counts(): `files` counts slices without
+  /// an error, `containers` one per container slice, `bytes_consumed` end - begin (clamped to
+  /// file.size) for a range slice. Throws like the walking constructor.
+  ItemStream(std::vector<FileSlice> slices, SourceOptions options);
   ~ItemStream();
   ItemStream(const ItemStream&) = delete;
   ItemStream& operator=(const ItemStream&) = delete;

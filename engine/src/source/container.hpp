@@ -3,6 +3,7 @@
 // and how member locators and error items are spelled.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,15 @@ namespace residue::detail {
 /// The separator between a container path and a member name in locators.
 inline constexpr std::string_view kMemberSeparator = "!/";
 
+/// The part of a container a stream reads: the items whose first byte lies in [begin, end),
+/// numbered from items_before (see FileSlice). The default is the whole file. Only the TSV and
+/// RecordIO readers take ranges; tar and zip are always read whole.
+struct ItemRange {
+  std::uint64_t begin = 0;
+  std::uint64_t end = UINT64_MAX;
+  std::uint64_t items_before = 0;
+};
+
 /// One open container during a stream. The descriptor belongs to ItemStream; readers borrow it.
 struct ContainerContext {
   const SourceOptions* options = nullptr;
@@ -22,6 +32,7 @@ struct ContainerContext {
   FileInfo file;
   ContainerKind kind = ContainerKind::none;
   int fd = -1;
+  ItemRange range{};
 
   [[nodiscard]] std::string locator(std::string_view member) const {
     std::string out = file.path;

@@ -1,7 +1,11 @@
-// Container detection by magic bytes, and the names of container kinds.
+// Container detection by magic bytes (also as the public detect_kind), and the names of
+// container kinds.
 #include "detect.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -72,6 +76,17 @@ Outcome<Detection> detect_container(int fd) {
 }  // namespace residue::detail
 
 namespace residue {
+
+Outcome<ContainerKind> detect_kind(const std::string& path) {
+  auto fd = detail::open_read(path);
+  if (!fd) return fd.error();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return detail::os_error("cannot stat", errno);
+  if (!S_ISREG(st.st_mode)) return ItemError{ErrorCode::unsupported, "not a regular file"};
+  auto detected = detail::detect_container(fd->get());
+  if (!detected) return detected.error();
+  return detected->kind;
+}
 
 std::string_view to_string(ContainerKind k) noexcept {
   switch (k) {

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -46,6 +47,14 @@ class RecordReader {
     index_ = index;
   }
   [[nodiscard]] Outcome<bool> at_end() { return reader_.at_end(); }
+
+  /// Whether the record at the current position belongs to a range ending at `end`: it starts
+  /// before `end`, or it is a tail too short for a header (under 8 bytes before the file's end),
+  /// which no range's scan can find as a record start, so the range that reached it owns it.
+  [[nodiscard]] bool owns_next(std::uint64_t end) const noexcept {
+    const std::uint64_t at = reader_.position();
+    return at < end || (at < size_ && size_ - at < 8);
+  }
 
   /// With keep, the record's data goes into `data` unless it exceeds the framing limit
   /// (`too_large`, data skipped); without keep, the data is skipped.
@@ -131,6 +140,36 @@ class RecordReader {
   std::uint64_t index_ = 0;
 };
 
+constexpr std::size_t kScanWords = std::size_t{1} << 14;  // 64 KiB of 4-byte words per read
+
+/// The first record start in [begin, end) (see FileSlice): offset 0 when begin is 0, else the
+/// first 4-byte-aligned magic at or after begin whose header is complete (8 bytes before `size`)
+/// and whose cflag is 0 or 1. The writer splits records wherever their data holds an aligned
+/// magic, so in a well-formed file every aligned magic is a part header. A header cut short by
+/// the end of the file is not a start here: RecordReader::owns_next gives it to the range whose
+/// walk reaches it. Reads from align_up(begin) to the first start, at most to end + 7.
+Outcome<std::optional<std::uint64_t>> first_record_start(int fd, std::uint64_t size,
+                                                         std::uint64_t begin, std::uint64_t end) {
+  if (begin >= end) return std::optional<std::uint64_t>{};
+  if (begin == 0) return std::optional<std::uint64_t>{0};
+  if (begin >= size) return std::optional<std::uint64_t>{};
+  const std::uint64_t stop = std::min(end, size);        // starts lie in [begin, stop)
+  const std::uint64_t limit = std::min(size, stop + 7);  // and their headers end by here
+  std::vector<std::uint8_t> buf(kScanWords * 4 + 4);     // the last word's lrecord rides along
+  for (std::uint64_t at = (begin + 3) / 4 * 4; at < stop && limit - at >= 8; at += kScanWords * 4) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), limit - at));
+    auto got = pread_full(fd, std::span(buf).first(want), at);
+    if (!got) return got.error();
+    for (std::size_t off = 0; off + 8 <= got.value() && at + off < stop; off += 4) {
+      if (le32(buf.data() + off) == kRecordIoMagic && (le32(buf.data() + off + 4) >> 29) <= 1) {
+        return std::optional<std::uint64_t>{at + off};
+      }
+    }
+    if (got.value() < want) break;  // the file is shorter than `size`
+  }
+  return std::optional<std::uint64_t>{};
+}
+
 /// Offset of the image bytes inside a record's data, after the IRHeader and its labels.
 Outcome<std::size_t> image_offset(const std::vector<std::uint8_t>& data) {
   if (data.size() < kIrHeaderSize) {
@@ -173,8 +212,16 @@ class RecordIoItems final : public ContainerItems {
       : ctx_(std::move(context)), reader_(ctx_.fd, ctx_.file.size, &ctx_.counts->bytes_consumed) {}
 
   std::optional<SourceItem> next() override {
+    if (!started_) {
+      started_ = true;
+      const ItemRange& r = ctx_.range;
+      auto start = first_record_start(ctx_.fd, ctx_.file.size, r.begin, r.end);
+      if (!start) return fail(ctx_.file.path, start.error());
+      done_ = !start.value();
+      if (!done_) reader_.seek(*start.value(), r.items_before);
+    }
     const std::uint64_t max_bytes = ctx_.options->max_item_bytes;
-    while (!done_) {
+    while (!done_ && reader_.owns_next(ctx_.range.end)) {
       std::string locator = ctx_.locator("record/" + std::to_string(reader_.index()));
       auto end = reader_.at_end();
       if (!end) return fail(std::move(locator), end.error());
@@ -220,6 +267,7 @@ class RecordIoItems final : public ContainerItems {
 
   ContainerContext ctx_;
   RecordReader reader_;
+  bool started_ = false;
   bool done_ = false;
 };
 
@@ -255,6 +303,37 @@ std::optional<std::uint64_t> idx_offset(const std::string& idx_path, std::uint64
 
 std::unique_ptr<ContainerItems> make_recordio_items(ContainerContext context) {
   return std::make_unique<RecordIoItems>(std::move(context));
+}
+
+Outcome<std::uint64_t> count_recordio_records(int fd, std::uint64_t begin, std::uint64_t end) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return os_error("cannot stat", errno);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  auto start = first_record_start(fd, size, begin, end);
+  if (!start) return start.error();
+  if (!start.value()) return std::uint64_t{0};
+  // The same walk as RecordIoItems, headers only.
+  RecordReader reader(fd, size, nullptr);
+  reader.seek(*start.value(), 0);
+  std::vector<std::uint8_t> data;
+  bool too_large = false;
+  ItemError error;
+  while (reader.owns_next(end)) {
+    auto at_end = reader.at_end();
+    if (!at_end) return at_end.error();
+    if (at_end.value()) break;
+    switch (reader.next(/*keep=*/false, UINT64_MAX, data, too_large, error)) {
+      case RecordReader::Status::end:
+        return reader.index();
+      case RecordReader::Status::error:
+        // A record cut short by the end of the file is one (error) item of the stream.
+        if (error.code == ErrorCode::truncated) return reader.index() + 1;
+        return error;
+      case RecordReader::Status::record:
+        break;
+    }
+  }
+  return reader.index();
 }
 
 Outcome<std::vector<std::uint8_t>> read_recordio_record(int fd, const std::string& idx_path,

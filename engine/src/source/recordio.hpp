@@ -20,10 +20,16 @@ namespace residue::detail {
 
 inline constexpr std::uint32_t kRecordIoMagic = 0xced7230a;
 
-/// ItemStream's producer for one RecordIO container: records in file order, numbered from 0;
-/// records without image bytes (InsightFace's header record 0) are skipped and counted as
-/// non-items. Bad framing ends the container with one error (no safe resync).
+/// ItemStream's producer for one RecordIO container: the records starting in context.range (the
+/// whole file by default) in file order, numbered from range.items_before; records without image
+/// bytes (InsightFace's header record 0) are skipped and counted as non-items. Bad framing ends
+/// the container with one error (no safe resync).
 [[nodiscard]] std::unique_ptr<ContainerItems> make_recordio_items(ContainerContext context);
+
+/// Records starting in [begin, end) (see FileSlice), by the walk make_recordio_items does; the
+/// file's size is its current one. Errors: io_error, corrupt (framing).
+[[nodiscard]] Outcome<std::uint64_t> count_recordio_records(int fd, std::uint64_t begin,
+                                                            std::uint64_t end);
 
 /// read_item for "record/N": seeks through `idx_path` when that file exists and agrees with the
 /// .rec (offsets rising from 0, the magic at the offset), else walks the record headers.

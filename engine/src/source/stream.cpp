@@ -1,11 +1,14 @@
-// ItemStream: the walk, container detection, and one open container at a time, turned into a
-// single lazy sequence of items and markers. Also item_bytes, the parallel-stage half.
+// ItemStream: a file feed (the walk, or explicit slices), container detection, and one open
+// container (or byte range of one) at a time, turned into a single lazy sequence of items and
+// markers. Also item_bytes, the parallel-stage half.
 //
-// Memory: the walker's stack of directory listings, one open container reader (a 64 KiB block
-// plus the member being read, at most max_item_bytes), and the item being returned. Plain files
-// are not read here at all (needs_read); their bytes are read by item_bytes in parallel.
+// Memory: the feed (the walker's stack of directory listings, or the slice list), one open
+// container reader (a 64 KiB block plus the member being read, at most max_item_bytes), and the
+// item being returned. Plain files are not read here at all (needs_read); their bytes are read
+// by item_bytes in parallel.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <memory>
@@ -16,11 +19,11 @@
 #include "base64.hpp"
 #include "container.hpp"
 #include "detect.hpp"
+#include "feed.hpp"
 #include "file_io.hpp"
 #include "recordio.hpp"
 #include "residue/source.hpp"
 #include "tsv.hpp"
-#include "walk.hpp"
 
 namespace residue {
 namespace {
@@ -52,23 +55,24 @@ struct ItemStream::Impl {
     ContainerKind kind = ContainerKind::none;
     std::unique_ptr<detail::ContainerItems> items;
     std::uint64_t consumed_at_start = 0;
+    std::uint64_t span = 0;     // the bytes progress counts for it: its size, or its range's
     bool members_done = false;  // members exhausted; the end check and marker remain
     bool checked = false;
   };
 
-  Impl(std::vector<std::string> roots, SourceOptions opts)
-      : options(std::move(opts)), walker(std::move(roots), options.walk) {}
+  Impl(std::unique_ptr<detail::FileFeed> file_feed, SourceOptions opts)
+      : options(std::move(opts)), feed(std::move(file_feed)) {}
 
   std::optional<SourceItem> next();
-  std::optional<SourceItem> from_file(FileInfo file);
+  std::optional<SourceItem> from_slice(FileSlice slice);
   std::optional<SourceItem> finish_container();
   SourceItem abandon(ItemError error);
 
   SourceOptions options;
-  detail::Walker walker;
+  std::unique_ptr<detail::FileFeed> feed;
   StreamCounts counts;
   std::optional<Active> active;
-  std::string last_path;  // the walk's latest entry, for errors that escape as exceptions
+  std::string last_path;  // the feed's latest file, for errors that escape as exceptions
 };
 
 std::optional<SourceItem> ItemStream::Impl::next() {
@@ -80,16 +84,17 @@ std::optional<SourceItem> ItemStream::Impl::next() {
       }
       return finish_container();
     }
-    auto entry = walker.next();
-    if (!entry) return std::nullopt;
-    last_path = entry->file.path;
-    if (entry->error) return error_item(entry->file, std::move(*entry->error));
+    auto slice = feed->next();
+    if (!slice) return std::nullopt;
+    last_path = slice->file.path;
+    if (slice->error) return error_item(slice->file, std::move(*slice->error));
     ++counts.files;
-    if (auto item = from_file(std::move(entry->file))) return item;
+    if (auto item = from_slice(std::move(*slice))) return item;
   }
 }
 
-std::optional<SourceItem> ItemStream::Impl::from_file(FileInfo file) {
+std::optional<SourceItem> ItemStream::Impl::from_slice(FileSlice slice) {
+  FileInfo& file = slice.file;
   auto fd = detail::open_read(file.path);
   if (!fd) return error_item(file, fd.error());
   struct stat st {};
@@ -101,6 +106,9 @@ std::optional<SourceItem> ItemStream::Impl::from_file(FileInfo file) {
   auto detected = detail::detect_container(fd->get());
   if (!detected) return error_item(file, detected.error());
   const ContainerKind kind = detected->kind;
+  if (!slice.whole && kind != ContainerKind::tsv && kind != ContainerKind::recordio) {
+    return error_item(file, detail::range_unsupported(kind));
+  }
   // is_item before unchanged: a metadata file needs no catalog lookup.
   if (kind == ContainerKind::none && options.is_item) {
     const auto head = std::span<const std::uint8_t>(detected->head).first(detected->head_size);
@@ -127,8 +135,19 @@ std::optional<SourceItem> ItemStream::Impl::from_file(FileInfo file) {
   a.file = file;
   a.kind = kind;
   a.consumed_at_start = counts.bytes_consumed;
-  detail::ContainerContext ctx{
-      .options = &options, .counts = &counts, .file = file, .kind = kind, .fd = a.fd.get()};
+  a.span = file.size;
+  detail::ItemRange range{};
+  if (!slice.whole) {
+    range = {.begin = slice.begin, .end = slice.end, .items_before = slice.items_before};
+    const std::uint64_t begin = std::min(slice.begin, file.size);
+    a.span = std::max(std::min(slice.end, file.size), begin) - begin;
+  }
+  detail::ContainerContext ctx{.options = &options,
+                               .counts = &counts,
+                               .file = file,
+                               .kind = kind,
+                               .fd = a.fd.get(),
+                               .range = range};
   switch (kind) {
     case ContainerKind::tar:
     case ContainerKind::zip:
@@ -168,8 +187,9 @@ std::optional<SourceItem> ItemStream::Impl::finish_container() {
       return it;
     }
   }
-  // Progress counts the container's size once, whatever the reader skipped or re-read.
-  counts.bytes_consumed = a.consumed_at_start + a.file.size;
+  // Progress counts the container's size (or range) once, whatever the reader skipped or read
+  // beyond it.
+  counts.bytes_consumed = a.consumed_at_start + a.span;
   SourceItem end = marker(SourceEvent::container_end, a.file, a.kind);
   active.reset();
   return end;
@@ -187,11 +207,25 @@ SourceItem ItemStream::Impl::abandon(ItemError error) {
   return error_item(FileInfo{.path = last_path}, std::move(error));
 }
 
-ItemStream::ItemStream(std::vector<std::string> roots, SourceOptions options) {
+namespace {
+
+void validate(const SourceOptions& options) {
   RESIDUE_THROW_IF_NOT(options.max_item_bytes > 0, "max_item_bytes must be positive");
   RESIDUE_THROW_IF_NOT(!options.tsv_column || *options.tsv_column >= 0,
                        "tsv_column must be a 0-based column index");
-  impl_ = std::make_unique<Impl>(std::move(roots), std::move(options));
+}
+
+}  // namespace
+
+ItemStream::ItemStream(std::vector<std::string> roots, SourceOptions options) {
+  validate(options);
+  auto feed = detail::make_walk_feed(std::move(roots), options.walk);
+  impl_ = std::make_unique<Impl>(std::move(feed), std::move(options));
+}
+
+ItemStream::ItemStream(std::vector<FileSlice> slices, SourceOptions options) {
+  validate(options);
+  impl_ = std::make_unique<Impl>(detail::make_slice_feed(std::move(slices)), std::move(options));
 }
 
 ItemStream::~ItemStream() = default;

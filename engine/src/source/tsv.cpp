@@ -2,6 +2,7 @@
 // items. Base64 is decoded later, in item_bytes (the pipeline's parallel stage).
 #include "tsv.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -130,16 +131,54 @@ std::uint64_t tsv_max_line(std::uint64_t max_item_bytes) noexcept {
 
 namespace {
 
+constexpr std::size_t kScanChunk = std::size_t{1} << 16;
+
+/// Where the first line starting in [begin, end) starts: 0 when begin is 0, else just past the
+/// first '\n' in [begin - 1, end - 1). nullopt when no line starts there. Reads at most those
+/// bytes. (A '\n' that is the file's last byte yields a start at the end of the file: the
+/// reader finds no line there.)
+Outcome<std::optional<std::uint64_t>> first_line_start(int fd, std::uint64_t begin,
+                                                       std::uint64_t end) {
+  if (begin >= end) return std::optional<std::uint64_t>{};
+  if (begin == 0) return std::optional<std::uint64_t>{0};
+  std::vector<std::uint8_t> buf(kScanChunk);
+  for (std::uint64_t at = begin - 1; at < end - 1;) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), end - 1 - at));
+    auto got = pread_full(fd, std::span(buf).first(want), at);
+    if (!got) return got.error();
+    const auto* nl = static_cast<const std::uint8_t*>(std::memchr(buf.data(), '\n', got.value()));
+    if (nl != nullptr) {
+      return std::optional<std::uint64_t>{at + static_cast<std::uint64_t>(nl - buf.data()) + 1};
+    }
+    if (got.value() < want) break;  // end of file
+    at += got.value();
+  }
+  return std::optional<std::uint64_t>{};
+}
+
 class TsvItems final : public ContainerItems {
  public:
   TsvItems(ContainerContext context, TsvLayout layout)
       : ctx_(std::move(context)),
         layout_(layout),
         reader_(ctx_.fd, 0, &ctx_.counts->bytes_consumed),
-        max_line_(static_cast<std::size_t>(tsv_max_line(ctx_.options->max_item_bytes))) {}
+        max_line_(static_cast<std::size_t>(tsv_max_line(ctx_.options->max_item_bytes))),
+        line_no_(ctx_.range.items_before) {}
 
   std::optional<SourceItem> next() override {
+    if (!started_) {
+      started_ = true;
+      auto start = first_line_start(ctx_.fd, ctx_.range.begin, ctx_.range.end);
+      if (!start) return fail(start.error());
+      done_ = !start.value();
+      if (!done_) reader_.seek(*start.value());
+    }
     while (!done_) {
+      // A line that starts before the range's end is read whole; the next one is not ours.
+      if (reader_.position() >= ctx_.range.end) {
+        done_ = true;
+        break;
+      }
       auto end = reader_.at_end();
       if (!end) return fail(end.error());
       if (end.value()) {
@@ -190,8 +229,9 @@ class TsvItems final : public ContainerItems {
   TsvLayout layout_;
   FdReader reader_;
   std::size_t max_line_;
-  std::uint64_t line_no_ = 0;
+  std::uint64_t line_no_;  // the last line read (1-based); starts at the lines before the range
   std::string line_;
+  bool started_ = false;
   bool done_ = false;
 };
 
@@ -199,6 +239,32 @@ class TsvItems final : public ContainerItems {
 
 std::unique_ptr<ContainerItems> make_tsv_items(ContainerContext context, TsvLayout layout) {
   return std::make_unique<TsvItems>(std::move(context), layout);
+}
+
+Outcome<std::uint64_t> count_tsv_lines(int fd, std::uint64_t begin, std::uint64_t end) {
+  if (begin >= end) return std::uint64_t{0};
+  // Lines starting in [begin, end): line 1 at offset 0 when begin is 0, and one after each '\n'
+  // at q with begin <= q + 1 < end and a byte at q + 1 (no line after a final '\n').
+  const std::uint64_t from = begin == 0 ? 0 : begin - 1;
+  std::vector<std::uint8_t> buf(kScanChunk);
+  std::uint64_t count = 0;
+  std::uint64_t at = from;
+  bool last_was_newline = false;
+  while (at < end) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), end - at));
+    auto got = pread_full(fd, std::span(buf).first(want), at);
+    if (!got) return got.error();
+    if (got.value() == 0) break;
+    if (at == 0 && begin == 0) ++count;
+    count += static_cast<std::uint64_t>(
+        std::count(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got.value()), '\n'));
+    last_was_newline = buf[got.value() - 1] == '\n';
+    at += got.value();
+    if (got.value() < want) break;  // end of file
+  }
+  // The '\n' at the last byte read starts no line of ours: the range or the file ends there.
+  if (last_was_newline) --count;
+  return count;
 }
 
 Outcome<std::vector<std::uint8_t>> read_tsv_line(int fd, TsvLayout layout, std::uint64_t line,

@@ -34,9 +34,15 @@ struct TsvLayout {
 /// the other columns.
 [[nodiscard]] std::uint64_t tsv_max_line(std::uint64_t max_item_bytes) noexcept;
 
-/// ItemStream's producer for one TSV container.
+/// ItemStream's producer for one TSV container: the lines starting in context.range (the whole
+/// file by default), numbered from range.items_before + 1. I/O errors end it with one error
+/// item at the file's path.
 [[nodiscard]] std::unique_ptr<ContainerItems> make_tsv_items(ContainerContext context,
                                                              TsvLayout layout);
+
+/// Lines starting in [begin, end) (see FileSlice): reads [begin - 1, end) only. Errors: io_error.
+[[nodiscard]] Outcome<std::uint64_t> count_tsv_lines(int fd, std::uint64_t begin,
+                                                     std::uint64_t end);
 
 /// read_item for "line/N" (1-based): the decoded image of that line.
 /// Errors: io_error (no such line, read failure), corrupt (too few columns, bad base64), empty,

@@ -1,5 +1,6 @@
-// The lazy directory walker and total_bytes. Names come from readdir as raw bytes (never through
-// std::filesystem::path conversions), so non-UTF-8 names survive unchanged into locators.
+// The lazy directory walker, list_files and total_bytes. Names come from readdir as raw bytes
+// (never through std::filesystem::path conversions), so non-UTF-8 names survive unchanged into
+// locators.
 #include "walk.hpp"
 
 #include <dirent.h>
@@ -22,8 +23,8 @@ FileInfo file_info(const std::string& path, const struct stat& st) {
                               static_cast<std::int64_t>(st.st_mtim.tv_nsec)};
 }
 
-WalkEntry error_at(const std::string& path, ItemError error) {
-  return WalkEntry{FileInfo{.path = path}, std::move(error)};
+WalkedFile error_at(const std::string& path, ItemError error) {
+  return WalkedFile{FileInfo{.path = path}, std::move(error)};
 }
 
 }  // namespace
@@ -37,7 +38,7 @@ std::string join_path(const std::string& dir, const std::string& name) {
 Walker::Walker(std::vector<std::string> roots, WalkOptions options)
     : roots_(std::move(roots)), options_(std::move(options)) {}
 
-std::optional<WalkEntry> Walker::next() {
+std::optional<WalkedFile> Walker::next() {
   for (;;) {
     if (stack_.empty()) {
       if (next_root_ == roots_.size()) return std::nullopt;
@@ -66,7 +67,7 @@ bool Walker::excluded(const std::string& path, const std::string& name) const {
   });
 }
 
-std::optional<WalkEntry> Walker::visit_root(const std::string& path) {
+std::optional<WalkedFile> Walker::visit_root(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
@@ -78,11 +79,11 @@ std::optional<WalkEntry> Walker::visit_root(const std::string& path) {
     return error_at(path, os_error("cannot access", err));
   }
   if (S_ISDIR(st.st_mode)) return enter_directory(path, {st.st_dev, st.st_ino});
-  if (S_ISREG(st.st_mode)) return WalkEntry{file_info(path, st), std::nullopt};
+  if (S_ISREG(st.st_mode)) return WalkedFile{file_info(path, st), std::nullopt};
   return error_at(path, ItemError{ErrorCode::unsupported, "not a regular file or directory"});
 }
 
-std::optional<WalkEntry> Walker::visit_child(const std::string& path) {
+std::optional<WalkedFile> Walker::visit_child(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     // Listed a moment ago: it vanished (or its directory lost search permission) since.
@@ -97,11 +98,11 @@ std::optional<WalkEntry> Walker::visit_child(const std::string& path) {
     }
   }
   if (S_ISDIR(st.st_mode)) return enter_directory(path, {st.st_dev, st.st_ino});
-  if (S_ISREG(st.st_mode)) return WalkEntry{file_info(path, st), std::nullopt};
+  if (S_ISREG(st.st_mode)) return WalkedFile{file_info(path, st), std::nullopt};
   return std::nullopt;  // sockets, fifos, devices found inside a tree are not images
 }
 
-std::optional<WalkEntry> Walker::enter_directory(const std::string& path, DirId id) {
+std::optional<WalkedFile> Walker::enter_directory(const std::string& path, DirId id) {
   if (on_path_.contains(id)) {
     return error_at(path, ItemError{ErrorCode::io_error,
                                     "symbolic link loop: leads back to a directory being walked"});
@@ -109,7 +110,7 @@ std::optional<WalkEntry> Walker::enter_directory(const std::string& path, DirId 
   const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
   if (!dir) return error_at(path, os_error("cannot open directory", errno));
   Frame frame{.path = path, .names = {}, .next = 0, .id = id};
-  std::optional<WalkEntry> error;
+  std::optional<WalkedFile> error;
   for (;;) {
     errno = 0;
     const dirent* ent = ::readdir(dir.get());
@@ -140,6 +141,13 @@ std::uint64_t total_bytes(std::span<const std::string> roots, const WalkOptions&
     if (!e->error) total += e->file.size;
   }
   return total;
+}
+
+std::vector<WalkedFile> list_files(std::span<const std::string> roots, const WalkOptions& options) {
+  detail::Walker walker(std::vector<std::string>(roots.begin(), roots.end()), options);
+  std::vector<WalkedFile> files;
+  while (auto e = walker.next()) files.push_back(std::move(*e));
+  return files;
 }
 
 }  // namespace residue

@@ -1,4 +1,4 @@
-// Private to source/: the lazy directory walker behind ItemStream and total_bytes.
+// Private to source/: the lazy directory walker behind ItemStream, list_files and total_bytes.
 //
 // Memory is one sorted listing per directory on the current path (an explicit stack), never the
 // whole tree: a directory is listed only when the walk enters it, and its entries are lstat'ed
@@ -18,13 +18,6 @@
 
 namespace residue::detail {
 
-/// A regular file the walk found, or an error at `file.path` (unreadable directory, missing root,
-/// vanished entry, symbolic link loop, dangling link). Errors carry no size or mtime.
-struct WalkEntry {
-  FileInfo file;
-  std::optional<ItemError> error;
-};
-
 /// Walks the roots in the order given; within a directory, entries in byte order of names.
 /// Symlinks inside directories are skipped unless options.follow_symlinks; a root that is a
 /// symlink is always followed. Excludes apply to entries found by the walk (full path or base
@@ -34,7 +27,7 @@ class Walker {
   Walker(std::vector<std::string> roots, WalkOptions options);
 
   /// The next regular file or error; nullopt when every root is done.
-  [[nodiscard]] std::optional<WalkEntry> next();
+  [[nodiscard]] std::optional<WalkedFile> next();
 
  private:
   using DirId = std::pair<dev_t, ino_t>;
@@ -45,9 +38,9 @@ class Walker {
     DirId id;
   };
 
-  std::optional<WalkEntry> visit_root(const std::string& path);
-  std::optional<WalkEntry> visit_child(const std::string& path);
-  std::optional<WalkEntry> enter_directory(const std::string& path, DirId id);
+  std::optional<WalkedFile> visit_root(const std::string& path);
+  std::optional<WalkedFile> visit_child(const std::string& path);
+  std::optional<WalkedFile> enter_directory(const std::string& path, DirId id);
   [[nodiscard]] bool excluded(const std::string& path, const std::string& name) const;
 
   std::vector<std::string> roots_;
