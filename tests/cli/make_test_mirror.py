@@ -1,19 +1,22 @@
 #!/usr/bin/python3
 """Builds a small mirror with every container kind from the bundled sample images (stdlib only).
 
-    make_test_mirror.py SAMPLES_DIR OUT_DIR [--bad]
+    make_test_mirror.py SAMPLES_DIR OUT_DIR [--bad] [--big]
 
 Layout: folders/ (plain files, nested, plus a non-image metadata file), shard-000000.tar
 (WebDataset: NNNNNN.jpg beside NNNNNN.json), shard-000001.tar.gz, part.zip, faces.tsv (MS-Celeb
 columns, base64 image in column 6), train.rec + train.idx (InsightFace: header record 0 without an
 image). With --bad, also every kind of bad input: empty, truncated and non-image files named like
 images, a truncated tar, a TSV line with bad base64, a RecordIO file whose second record has a bad
-magic. Prints the expected item counts as JSON.
+magic. With --big, also cut/: a RecordIO, a TSV (with a bad line) and a RecordIO with bad framing
+in the middle, each 0.5-1.3 MB (every sample 4 times), for distributed scans that cut files into
+byte ranges. Prints the expected item counts as JSON.
 """
 import base64, io, json, os, struct, sys, tarfile, zipfile
 
 samples_dir, out = sys.argv[1], sys.argv[2]
 bad = "--bad" in sys.argv
+big = "--big" in sys.argv
 samples = sorted(f for f in os.listdir(samples_dir) if not f.startswith("."))
 data = {f: open(os.path.join(samples_dir, f), "rb").read() for f in samples}
 jpegs = [f for f in samples if f.endswith(".jpg")]
@@ -98,5 +101,33 @@ if bad:
     with open(os.path.join(b, "broken.rec"), "wb") as r:
         r.write(record(struct.pack("<IfQQ", 0, 0.0, 1, 0) + good))
         r.write(struct.pack("<II", 0xDEADBEEF, 8) + b"\0" * 8)
+
+if big:
+    c = os.path.join(out, "cut")
+    os.makedirs(c, exist_ok=True)
+    with open(os.path.join(c, "big.rec"), "wb") as r:
+        r.write(record(struct.pack("<IfQQ", 2, 0.0, 0, 0) + struct.pack("<2f", 1.0, 4 * len(jpegs) + 1)))
+        for k in range(4):
+            for i, f in enumerate(jpegs):
+                r.write(record(struct.pack("<IfQQ", 0, float(i), k * 100 + i + 1, 0) + data[f]))
+                expect["recordio"] += 1
+    with open(os.path.join(c, "big.tsv"), "w") as t:
+        t.write("MID\trank\turl\tpage\tface\trect\timage\n")
+        n = 0
+        for k in range(4):
+            for f in samples:
+                enc = base64.b64encode(data[f]).decode()
+                if n == 13:
+                    enc = "!!!not-base64!!!" + enc[:100]
+                    expect["errors"] += 1
+                t.write("\t".join([f"m.{n}", str(k), "u", "p", "f", "r", enc]) + "\n")
+                expect["tsv"] += 1
+                n += 1
+    with open(os.path.join(c, "broken_big.rec"), "wb") as r:
+        for k in range(4):
+            for i, f in enumerate(jpegs):
+                if k == 2 and i == 0:
+                    r.write(struct.pack("<II", 0xDEADBEEF, 8) + b"\0" * 8)
+                r.write(record(struct.pack("<IfQQ", 0, float(i), i + 1, 0) + data[f]))
 
 print(json.dumps(expect))

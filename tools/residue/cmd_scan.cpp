@@ -1,7 +1,9 @@
 // `residue scan`: scan mirrors into a catalog, incrementally and resumably.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +13,7 @@
 #include "output.hpp"
 #include "progress.hpp"
 #include "residue/catalog.hpp"
+#include "residue/dist.hpp"
 #include "residue/report.hpp"
 #include "residue/scan.hpp"
 
@@ -30,6 +33,8 @@ struct ScanArgs {
   bool exact = false;
   bool no_strips = false;
   double max_megapixels = 250.0;
+  bool mpi = false;
+  std::uint64_t split_min_mb = 256;
 };
 
 std::string json_list(const std::vector<std::string>& v) {
@@ -38,18 +43,23 @@ std::string json_list(const std::vector<std::string>& v) {
   return out + "]";
 }
 
-int run_scan(const ScanArgs& a) {
-  Catalog catalog(a.catalog, Catalog::Mode::read_write);
-  catalog.set_batch_size(a.batch);
-  auto states = catalog.load_file_states();
-  // Containers a killed run left half done: their committed members are skipped when the
-  // container's bytes are unchanged. Loaded up front: the catalog is only used from this thread.
-  std::unordered_map<std::string, std::unordered_set<std::string>> partial;
-  if (!a.rehash) {
-    for (const auto& [path, st] : states)
-      if (!st.complete && st.kind != "file") partial.emplace(path, catalog.load_locators(path));
+/// What the catalog recorded of each file: the incremental policy's input. The locators of
+/// containers a killed run left half done are loaded too (skipped when the bytes are unchanged).
+std::unordered_map<std::string, PriorFile> load_priors(Catalog& catalog, bool rehash) {
+  std::unordered_map<std::string, PriorFile> priors;
+  for (auto& [path, st] : catalog.load_file_states()) {
+    PriorFile p;
+    p.kind = st.kind;
+    p.size = st.size;
+    p.mtime_ns = st.mtime_ns;
+    p.complete = st.complete;
+    if (!rehash && !st.complete && st.kind != "file") p.done_members = catalog.load_locators(path);
+    priors.emplace(path, std::move(p));
   }
+  return priors;
+}
 
+ScanOptions scan_options(const ScanArgs& a) {
   ScanOptions options;
   options.threads = a.threads;
   options.decode.exact = a.exact;
@@ -58,62 +68,47 @@ int run_scan(const ScanArgs& a) {
   options.source.walk.follow_symlinks = a.follow_symlinks;
   options.source.walk.excludes = a.excludes;
   if (a.tsv_column >= 0) options.source.tsv_column = a.tsv_column;
+  return options;
+}
 
-  // Walk-side callbacks run on the pipeline's source thread; they only read `states` and
-  // `partial` and fill `seen`, which main reads after the pipeline has finished.
-  std::unordered_set<std::string> seen;
-  const std::unordered_set<std::string>* resuming = nullptr;
-  options.source.unchanged = [&](const FileInfo& f, ContainerKind kind) {
-    seen.insert(f.path);
-    resuming = nullptr;
-    const auto it = states.find(f.path);
-    if (it == states.end() || it->second.size != f.size || it->second.mtime_ns != f.mtime_ns)
-      return false;
-    if (it->second.kind != std::string(to_string(kind))) return false;
-    if (!a.rehash && it->second.complete) return true;
-    if (!a.rehash) {
-      if (const auto p = partial.find(f.path); p != partial.end()) resuming = &p->second;
-    }
-    return false;
-  };
-  options.source.member_done = [&](std::string_view locator) {
-    return resuming != nullptr && resuming->contains(std::string(locator));
-  };
-
-  Progress progress(
-      a.quiet, a.quiet || !stderr_is_terminal() ? 0 : total_bytes(a.roots, options.source.walk));
-  options.progress = [&](const ScanStats& s) { progress.update(s); };
-
-  const std::int64_t run_id = catalog.begin_run(
+std::int64_t begin_run(Catalog& catalog, const ScanArgs& a) {
+  return catalog.begin_run(
       json_list(a.roots),
       fmt::format(
           "{{\"exact\":{},\"strips\":{},\"rehash\":{},\"follow_symlinks\":{},\"excludes\":{}}}",
           a.exact, !a.no_strips, a.rehash, a.follow_symlinks, json_list(a.excludes)));
+}
 
-  const ScanStats stats = scan_roots(a.roots, options, [&](const ScanResult& r) {
-    const std::string kind(to_string(r.container_kind));
-    switch (r.event) {
-      case SourceEvent::container_begin:
-        catalog.put_container(r.file.path, kind, r.file.size, r.file.mtime_ns, false, run_id);
-        return;
-      case SourceEvent::container_end:
-        catalog.put_container(r.file.path, kind, r.file.size, r.file.mtime_ns, true, run_id);
-        return;
-      case SourceEvent::item:
-        break;
-    }
-    const bool in_container = r.container_kind != ContainerKind::none;
-    const std::string& file = r.file.path.empty() ? r.record.locator : r.file.path;
-    catalog.put_item(r.record, file, in_container ? r.file.path : std::string(), kind,
-                     r.file.mtime_ns, r.file.size, run_id);
-    if (!r.record.ok() && !a.quiet) {
-      progress.clear();
-      err_line(error_line(r.record));
-    }
-  });
+/// Writes one result to the catalog (the single-process and the --mpi paths share it, so both
+/// write the same rows).
+void put_result(Catalog& catalog, const ScanResult& r, std::int64_t run_id, bool quiet,
+                Progress& progress) {
+  const std::string kind(to_string(r.container_kind));
+  switch (r.event) {
+    case SourceEvent::container_begin:
+      catalog.put_container(r.file.path, kind, r.file.size, r.file.mtime_ns, false, run_id);
+      return;
+    case SourceEvent::container_end:
+      catalog.put_container(r.file.path, kind, r.file.size, r.file.mtime_ns, true, run_id);
+      return;
+    case SourceEvent::item:
+      break;
+  }
+  const bool in_container = r.container_kind != ContainerKind::none;
+  const std::string& file = r.file.path.empty() ? r.record.locator : r.file.path;
+  catalog.put_item(r.record, file, in_container ? r.file.path : std::string(), kind,
+                   r.file.mtime_ns, r.file.size, run_id);
+  if (!r.record.ok() && !quiet) {
+    progress.clear();
+    err_line(error_line(r.record));
+  }
+}
+
+/// Commits, marks vanished items gone, closes the run and prints the summary.
+int finish_scan(Catalog& catalog, const ScanArgs& a, std::int64_t run_id, const ScanStats& stats,
+                const std::unordered_set<std::string>& seen, Progress& progress) {
   catalog.commit();
   const std::uint64_t gone = catalog.mark_unseen_gone(a.roots, seen);
-
   RunSummary summary;
   summary.items = stats.items;
   summary.ok = stats.ok;
@@ -137,6 +132,77 @@ int run_scan(const ScanArgs& a) {
     return kExitItemsFailed;
   }
   return kExitOk;
+}
+
+int run_scan(const ScanArgs& a) {
+  Catalog catalog(a.catalog, Catalog::Mode::read_write);
+  catalog.set_batch_size(a.batch);
+  Incremental incremental(load_priors(catalog, a.rehash), a.rehash);
+  ScanOptions options = scan_options(a);
+  incremental.install(options.source);
+
+  Progress progress(
+      a.quiet, a.quiet || !stderr_is_terminal() ? 0 : total_bytes(a.roots, options.source.walk));
+  options.progress = [&](const ScanStats& s) { progress.update(s); };
+  const std::int64_t run_id = begin_run(catalog, a);
+  const ScanStats stats = scan_roots(a.roots, options, [&](const ScanResult& r) {
+    put_result(catalog, r, run_id, a.quiet, progress);
+  });
+  return finish_scan(catalog, a, run_id, stats, incremental.seen(), progress);
+}
+
+/// `scan --mpi`: rank 0 opens the catalog, walks and plans; every rank scans its share and sends
+/// its results to rank 0, which alone writes the catalog (see README "Running on a cluster").
+int run_scan_mpi(const ScanArgs& a) {
+  const dist::Session s;
+  const bool root = s.rank() == 0;
+  try {
+    std::optional<Catalog> catalog;
+    dist::ScanJob job;
+    job.options = scan_options(a);
+    job.rehash = a.rehash;
+    job.split_min_bytes = a.split_min_mb * (std::uint64_t{1} << 20);
+    if (root) {
+      catalog.emplace(a.catalog, Catalog::Mode::read_write);
+      catalog->set_batch_size(a.batch);
+      job.roots = a.roots;
+      job.priors = load_priors(*catalog, a.rehash);
+    }
+    Progress progress(a.quiet || !root, a.quiet || !root || !stderr_is_terminal()
+                                            ? 0
+                                            : total_bytes(a.roots, job.options.source.walk));
+    job.options.progress = [&](const ScanStats& st) { progress.update(st); };
+    const std::int64_t run_id = root ? begin_run(*catalog, a) : 0;
+    const dist::ScanOutcome outcome = dist::scan(s, std::move(job), [&](const ScanResult& r) {
+      put_result(*catalog, r, run_id, a.quiet, progress);
+    });
+    if (!root) return kExitOk;
+    const int rc = finish_scan(*catalog, a, run_id, outcome.stats, outcome.seen, progress);
+    if (!a.quiet) {
+      std::string per_rank;
+      double slowest = 0;
+      for (std::size_t r = 0; r < outcome.ranks.size(); ++r) {
+        const dist::RankScan& x = outcome.ranks[r];
+        slowest = std::max(slowest, x.seconds + x.count_seconds);
+        per_rank += fmt::format(
+            "{}rank {}: {} items in {:.1f} s, {:.1f} MB sent, {:.1f} MB received",
+            r == 0 ? "" : "; ", r, x.items, x.seconds + x.count_seconds,
+            static_cast<double>(x.bytes_sent) / 1e6, static_cast<double>(x.bytes_received) / 1e6);
+      }
+      err_line(fmt::format(
+          "scan: {} ranks, {} files cut into {} ranges{}; planning {:.2f} s, slowest rank {:.1f} s",
+          outcome.ranks.size(), outcome.cut_files, outcome.cut_ranges,
+          outcome.uncut_files == 0
+              ? std::string()
+              : fmt::format(" ({} more scanned whole: a range could not be counted)",
+                            outcome.uncut_files),
+          outcome.plan_seconds, slowest));
+      err_line("scan: " + per_rank);
+    }
+    return rc;
+  } catch (const Error& e) {
+    s.abort(e.what(), kExitFatal);
+  }
 }
 
 }  // namespace
@@ -201,7 +267,15 @@ Runner add_scan_command(CLI::App& app) {
   cmd->add_option("--max-megapixels", args->max_megapixels, "Refuse larger images before decoding")
       ->default_val(250.0)
       ->check(CLI::Range(0.000001, 1e6));
-  return [args] { return run_scan(*args); };
+  cmd->add_flag("--mpi", args->mpi,
+                "Run as one rank of an MPI job (mpirun -n N residue scan --mpi ...): the work is "
+                "shared across ranks by bytes; rank 0 writes the catalog");
+  cmd->add_option("--split-min-mb", args->split_min_mb,
+                  "With --mpi: TSV and RecordIO files at least this large may be cut into byte "
+                  "ranges scanned by different ranks")
+      ->default_val(256)
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 30));
+  return [args] { return args->mpi ? run_scan_mpi(*args) : run_scan(*args); };
 }
 
 }  // namespace residue::tool

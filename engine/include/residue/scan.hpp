@@ -14,6 +14,8 @@
 #include <map>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "residue/core.hpp"
@@ -91,5 +93,41 @@ struct BankImage {
 /// what the sink throws (after stopping the pipeline).
 ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& options,
                      const std::function<void(const ScanResult&)>& sink);
+
+/// The same over explicit slices (files, or byte ranges of TSV/RecordIO files) instead of a walk:
+/// a distributed scan's share of the work (see dist.hpp).
+ScanStats scan_slices(std::vector<FileSlice> slices, const ScanOptions& options,
+                      const std::function<void(const ScanResult&)>& sink);
+
+/// What an earlier scan committed of one file (read from the catalog by the caller).
+struct PriorFile {
+  std::string kind;  // "file", "tar", "zip", "tsv", "recordio"
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool complete = false;                         // false: a container a killed run left half done
+  std::unordered_set<std::string> done_members;  // its committed locators, when not complete
+};
+
+/// The incremental-scan policy, as SourceOptions callbacks: a file whose size, mtime and kind
+/// match its PriorFile and that is complete is skipped (unless `rehash`); a half-done container
+/// with unchanged bytes is resumed, skipping the members already committed. Every file the
+/// stream asks about is recorded in seen() (files and containers that are images or containers;
+/// the caller marks the rest of the catalog gone). install() points the callbacks at *this,
+/// which must outlive the stream; seen() may be read once the stream is done.
+class Incremental {
+ public:
+  Incremental(std::unordered_map<std::string, PriorFile> priors, bool rehash);
+  void install(SourceOptions& source);
+  [[nodiscard]] const std::unordered_set<std::string>& seen() const noexcept { return seen_; }
+  [[nodiscard]] const std::unordered_map<std::string, PriorFile>& priors() const noexcept {
+    return priors_;
+  }
+
+ private:
+  std::unordered_map<std::string, PriorFile> priors_;
+  bool rehash_ = false;
+  std::unordered_set<std::string> seen_;
+  const std::unordered_set<std::string>* resuming_ = nullptr;
+};
 
 }  // namespace residue

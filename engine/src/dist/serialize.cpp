@@ -1,68 +1,11 @@
-// Byte layouts of the records that cross ranks: a count, then the records' memory images. Every
-// record is trivially copyable and all ranks run the same binary (see dist.hpp).
-#include <cstring>
-#include <type_traits>
-
+// Byte layouts of the records that cross ranks (see wire.hpp).
 #include "residue/dist.hpp"
+#include "wire.hpp"
 
 namespace residue::dist {
-namespace {
 
-class Writer {
- public:
-  template <class T>
-  void value(const T& v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
-    bytes_.insert(bytes_.end(), p, p + sizeof(T));
-  }
-  template <class T>
-  void array(std::span<const T> v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    value(static_cast<std::uint64_t>(v.size()));
-    const auto* p = reinterpret_cast<const std::uint8_t*>(v.data());
-    bytes_.insert(bytes_.end(), p, p + v.size_bytes());
-  }
-  std::vector<std::uint8_t> take() { return std::move(bytes_); }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::span<const std::uint8_t> b) : bytes_(b) {}
-  template <class T>
-  T value() {
-    static_assert(std::is_trivially_copyable_v<T>);
-    need(sizeof(T));
-    T v;
-    std::memcpy(&v, bytes_.data() + at_, sizeof(T));
-    at_ += sizeof(T);
-    return v;
-  }
-  template <class T>
-  std::vector<T> array() {
-    const auto n = value<std::uint64_t>();
-    if (n > (bytes_.size() - at_) / sizeof(T)) RESIDUE_THROW("dist: truncated message");
-    std::vector<T> v(static_cast<std::size_t>(n));
-    if (!v.empty()) std::memcpy(v.data(), bytes_.data() + at_, v.size() * sizeof(T));
-    at_ += v.size() * sizeof(T);
-    return v;
-  }
-  void finish() const {
-    if (at_ != bytes_.size()) RESIDUE_THROW("dist: trailing bytes in message");
-  }
-
- private:
-  void need(std::size_t n) const {
-    if (bytes_.size() - at_ < n) RESIDUE_THROW("dist: truncated message");
-  }
-  std::span<const std::uint8_t> bytes_;
-  std::size_t at_ = 0;
-};
-
-}  // namespace
+using detail::Reader;
+using detail::Writer;
 
 std::vector<std::uint8_t> to_bytes(const BankHashes& bank) {
   Writer w;
@@ -107,6 +50,99 @@ std::vector<PairMatch> pairs_from_bytes(std::span<const std::uint8_t> bytes) {
   auto pairs = r.array<PairMatch>();
   r.finish();
   return pairs;
+}
+
+void append_bytes(std::vector<std::uint8_t>& out, const ScanResult& r) {
+  Writer w(out);
+  w.value(r.event);
+  w.value(r.container_kind);
+  w.string(r.file.path);
+  w.value(r.file.size);
+  w.value(r.file.mtime_ns);
+  const ItemRecord& i = r.record;
+  w.string(i.locator);
+  w.value(i.size);
+  w.value(i.format);
+  w.value(i.width);
+  w.value(i.height);
+  w.value(i.scale_denom);
+  w.value(i.sha256);
+  w.value(i.has_sha256);
+  w.value(i.pdq);
+  w.value(i.quality);
+  w.value(i.phash);
+  w.value(i.has_dihedral);
+  if (i.has_dihedral) {
+    w.value(i.pdq_dihedral);
+    w.value(i.phash_dihedral);
+  }
+  w.value(i.has_trim);
+  w.value(i.pdq_trim);
+  w.value(i.quality_trim);
+  w.value(i.phash_trim);
+  w.value(i.has_strips);
+  if (i.has_strips) {
+    w.value(i.strip_pdq);
+    w.value(i.strip_quality);
+    w.value(i.strip_phash);
+  }
+  w.value(i.error.has_value());
+  if (i.error) {
+    w.value(i.error->code);
+    w.string(i.error->message);
+  }
+  w.array(std::span<const BankHash>(r.bank_hashes));
+  w.array(std::span<const std::uint8_t>(r.thumbnail));
+}
+
+std::vector<ScanResult> scan_results_from_bytes(std::span<const std::uint8_t> bytes) {
+  Reader rd(bytes);
+  std::vector<ScanResult> out;
+  while (!rd.done()) {
+    ScanResult r;
+    r.event = rd.value<SourceEvent>();
+    r.container_kind = rd.value<ContainerKind>();
+    r.file.path = rd.string();
+    r.file.size = rd.value<std::uint64_t>();
+    r.file.mtime_ns = rd.value<std::int64_t>();
+    ItemRecord& i = r.record;
+    i.locator = rd.string();
+    i.size = rd.value<std::uint64_t>();
+    i.format = rd.value<ImageFormat>();
+    i.width = rd.value<int>();
+    i.height = rd.value<int>();
+    i.scale_denom = rd.value<int>();
+    i.sha256 = rd.value<Sha256>();
+    i.has_sha256 = rd.value<bool>();
+    i.pdq = rd.value<Hash256>();
+    i.quality = rd.value<int>();
+    i.phash = rd.value<Hash64>();
+    i.has_dihedral = rd.value<bool>();
+    if (i.has_dihedral) {
+      i.pdq_dihedral = rd.value<decltype(i.pdq_dihedral)>();
+      i.phash_dihedral = rd.value<decltype(i.phash_dihedral)>();
+    }
+    i.has_trim = rd.value<bool>();
+    i.pdq_trim = rd.value<Hash256>();
+    i.quality_trim = rd.value<int>();
+    i.phash_trim = rd.value<Hash64>();
+    i.has_strips = rd.value<bool>();
+    if (i.has_strips) {
+      i.strip_pdq = rd.value<decltype(i.strip_pdq)>();
+      i.strip_quality = rd.value<decltype(i.strip_quality)>();
+      i.strip_phash = rd.value<decltype(i.strip_phash)>();
+    }
+    if (rd.value<bool>()) {
+      ItemError e;
+      e.code = rd.value<ErrorCode>();
+      e.message = rd.string();
+      i.error = std::move(e);
+    }
+    r.bank_hashes = rd.array<BankHash>();
+    r.thumbnail = rd.array<std::uint8_t>();
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 Share share_of(std::size_t n, int rank, int size) noexcept {

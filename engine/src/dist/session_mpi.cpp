@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -26,8 +27,13 @@ bool available() noexcept {
 
 Session::Session() {
   int provided = 0;
-  // FUNNELED: only the main thread calls MPI; TBB's workers never do.
-  check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  // SERIALIZED: a distributed scan sends and receives from its pipeline's sink, which runs on one
+  // thread at a time, but not always the main one.
+  check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+  if (provided < MPI_THREAD_SERIALIZED) {
+    MPI_Finalize();
+    RESIDUE_THROW("this MPI library does not provide MPI_THREAD_SERIALIZED");
+  }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   MPI_Comm local = MPI_COMM_NULL;
@@ -102,6 +108,63 @@ std::vector<std::vector<std::uint8_t>> gather(const Session& s, std::span<const 
     const auto b = all.begin() + displs[r];
     out.emplace_back(b, b + counts[r]);
   }
+  return out;
+}
+
+void send(const Session&, std::span<const std::uint8_t> bytes, int dest, int tag) {
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX))
+    RESIDUE_THROW("dist: a message is over 2 GiB");
+  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD),
+        "MPI_Send");
+}
+
+std::optional<Message> receive(const Session&, bool wait) {
+  MPI_Status status{};
+  if (wait) {
+    check(MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &status), "MPI_Probe");
+  } else {
+    int flag = 0;
+    check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
+    if (flag == 0) return std::nullopt;
+  }
+  int count = 0;
+  check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
+  Message m;
+  m.source = status.MPI_SOURCE;
+  m.tag = status.MPI_TAG;
+  m.bytes.resize(static_cast<std::size_t>(count));
+  check(
+      MPI_Recv(m.bytes.data(), count, MPI_BYTE, m.source, m.tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+      "MPI_Recv");
+  return m;
+}
+
+std::vector<std::uint8_t> scatter(const Session& s,
+                                  const std::vector<std::vector<std::uint8_t>>& parts, int root) {
+  const bool is_root = s.rank() == root;
+  const auto ranks = static_cast<std::size_t>(s.size());
+  std::vector<int> counts(ranks), displs(ranks);
+  std::vector<std::uint8_t> all;
+  if (is_root) {
+    RESIDUE_THROW_IF_NOT(parts.size() == ranks, "dist: scatter needs one part per rank");
+    std::uint64_t total = 0;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      displs[r] = static_cast<int>(total);
+      counts[r] = static_cast<int>(parts[r].size());
+      total += parts[r].size();
+      if (total > static_cast<std::uint64_t>(INT_MAX))
+        RESIDUE_THROW("dist: a scan plan is over 2 GiB; scan fewer roots per job");
+    }
+    all.reserve(static_cast<std::size_t>(total));
+    for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+  }
+  int mine = 0;
+  check(MPI_Scatter(counts.data(), 1, MPI_INT, &mine, 1, MPI_INT, root, MPI_COMM_WORLD),
+        "MPI_Scatter");
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(mine));
+  check(MPI_Scatterv(all.data(), counts.data(), displs.data(), MPI_BYTE, out.data(), mine, MPI_BYTE,
+                     root, MPI_COMM_WORLD),
+        "MPI_Scatterv");
   return out;
 }
 

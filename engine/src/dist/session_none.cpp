@@ -30,4 +30,17 @@ std::vector<std::vector<std::uint8_t>> gather(const Session&, std::span<const st
   return {std::vector<std::uint8_t>(bytes.begin(), bytes.end())};
 }
 
+void send(const Session&, std::span<const std::uint8_t>, int, int) {
+  RESIDUE_THROW("this residue was built without MPI");
+}
+
+std::optional<Message> receive(const Session&, bool) {
+  RESIDUE_THROW("this residue was built without MPI");
+}
+
+std::vector<std::uint8_t> scatter(const Session&,
+                                  const std::vector<std::vector<std::uint8_t>>& parts, int) {
+  return parts.empty() ? std::vector<std::uint8_t>{} : parts.front();
+}
+
 }  // namespace residue::dist

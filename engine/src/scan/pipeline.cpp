@@ -54,21 +54,25 @@ ScanResult process(SourceItem&& item, const ScanOptions& options) {
   return out;
 }
 
-}  // namespace
-
-ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& options,
-                     const std::function<void(const ScanResult&)>& sink) {
+void check_options(const ScanOptions& options) {
   RESIDUE_THROW_IF_NOT(options.threads >= 0, "threads must be >= 0");
   RESIDUE_THROW_IF_NOT(options.tokens_per_thread >= 1, "tokens_per_thread must be >= 1");
+}
+
+/// The stream's options: the scan's, with the image filters filled in.
+SourceOptions stream_options(const ScanOptions& options) {
+  SourceOptions source = options.source;
+  if (options.only_images && !source.is_item) source.is_item = looks_like_image;
+  if (!source.is_member_item) source.is_member_item = looks_like_image;
+  return source;
+}
+
+ScanStats run_pipeline(ItemStream& stream, const ScanOptions& options,
+                       const std::function<void(const ScanResult&)>& sink) {
   const int threads = options.threads > 0
                           ? options.threads
                           : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   const auto tokens = static_cast<std::size_t>(threads * options.tokens_per_thread);
-
-  SourceOptions source = options.source;
-  if (options.only_images && !source.is_item) source.is_item = looks_like_image;
-  if (!source.is_member_item) source.is_member_item = looks_like_image;
-  ItemStream stream(std::vector<std::string>(roots.begin(), roots.end()), std::move(source));
 
   ScanStats stats;
   // The source filter and the sink run on different threads: the sink reads the stream's counters
@@ -154,6 +158,22 @@ ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& opti
   stats.seconds = elapsed();
   if (options.progress) options.progress(stats);
   return stats;
+}
+
+}  // namespace
+
+ScanStats scan_roots(std::span<const std::string> roots, const ScanOptions& options,
+                     const std::function<void(const ScanResult&)>& sink) {
+  check_options(options);
+  ItemStream stream(std::vector<std::string>(roots.begin(), roots.end()), stream_options(options));
+  return run_pipeline(stream, options, sink);
+}
+
+ScanStats scan_slices(std::vector<FileSlice> slices, const ScanOptions& options,
+                      const std::function<void(const ScanResult&)>& sink) {
+  check_options(options);
+  ItemStream stream(std::move(slices), stream_options(options));
+  return run_pipeline(stream, options, sink);
 }
 
 }  // namespace residue
