@@ -68,6 +68,18 @@ TEST_CASE("a new catalog round-trips items, hashes and stats") {
   CHECK(hashes[0].phash == ok_record("m/a.jpg", 1).phash);
   CHECK(hashes[0].sha256 == ok_record("m/a.jpg", 1).sha256);
   CHECK(hashes[0].quality == 90);
+  // Id ranges (a distributed match's shares): items 1 (ok), 2 (truncated, never loaded), 3 (ok).
+  const auto [first, last] = c.item_id_range();
+  CHECK(first == 1);
+  CHECK(last == 3);
+  CHECK(c.load_hashes(1, 1).size() == 1);
+  CHECK(c.load_hashes(2, 2).empty());
+  const auto tail = c.load_hashes(2, 3);
+  REQUIRE(tail.size() == 1);
+  CHECK(tail[0].item_id == 3);
+  CHECK(tail[0].pdq == ok_record("m/s.tar!/1.jpg", 2).pdq);
+  CHECK(c.load_hashes(4, 100).empty());
+  CHECK(c.load_hashes(1, 3).size() + c.load_hashes(4, 3).size() == hashes.size());
   const auto files = c.load_file_states();
   REQUIRE(files.count("m/a.jpg") == 1);
   CHECK(files.at("m/a.jpg").size == 1001);

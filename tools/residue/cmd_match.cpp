@@ -274,8 +274,9 @@ int write_match_reports(const MatchArgs& a, const MatchOptions& options,
   return kExitOk;
 }
 
-/// `match --mpi`: every rank opens the catalog read-only and loads its hashes; rank 0 reads the
-/// banks, which src/dist/ broadcasts; each rank matches its share; rank 0 writes the reports.
+/// `match --mpi`: every rank opens the catalog read-only and loads the hashes of its share of the
+/// items; rank 0 reads the banks, which src/dist/ broadcasts; each rank matches its share; rank 0
+/// writes the reports.
 /// A run error on any rank ends the whole job with a message naming the rank (exit 2).
 int run_match_mpi(const MatchArgs& a) {
   const dist::Session s;
@@ -296,13 +297,20 @@ int run_match_mpi(const MatchArgs& a) {
         allow_hashes = allow.load_hashes();
       }
     }
-    const std::vector<CatalogHash> items = catalog.load_hashes();
+    // Each rank reads only its share: a contiguous range of item ids (ids are dense, so the
+    // shares are about equal; the merged result does not depend on the partition).
+    const auto [first_id, last_id] = catalog.item_id_range();
+    const auto ids = static_cast<std::size_t>(last_id >= first_id ? last_id - first_id + 1 : 0);
+    const dist::Share share = dist::share_of(ids, s.rank(), s.size());
+    const std::vector<CatalogHash> items =
+        catalog.load_hashes(first_id + static_cast<std::int64_t>(share.begin),
+                            first_id + static_cast<std::int64_t>(share.end) - 1);
     CountProgress progress(a.p.quiet || !root, "match: hashes searched (rank 0's share)");
     MatchOptions with_progress = options;
     with_progress.progress = [&](std::uint64_t done, std::uint64_t total) {
       progress.update(done, total);
     };
-    const MatchSet set = dist::match_catalog(s, items, bank_hashes, allow_hashes, with_progress);
+    const MatchSet set = dist::match_share(s, items, bank_hashes, allow_hashes, with_progress);
     progress.clear();
     if (!root) return kExitOk;
     return write_match_reports(a, options, tiers, reports, catalog, *bank, set);

@@ -189,14 +189,16 @@ int run_scan_mpi(const ScanArgs& a) {
             r == 0 ? "" : "; ", r, x.items, x.seconds + x.count_seconds,
             static_cast<double>(x.bytes_sent) / 1e6, static_cast<double>(x.bytes_received) / 1e6);
       }
-      err_line(fmt::format(
-          "scan: {} ranks, {} files cut into {} ranges{}; planning {:.2f} s, slowest rank {:.1f} s",
-          outcome.ranks.size(), outcome.cut_files, outcome.cut_ranges,
-          outcome.uncut_files == 0
-              ? std::string()
-              : fmt::format(" ({} more scanned whole: a range could not be counted)",
-                            outcome.uncut_files),
-          outcome.plan_seconds, slowest));
+      err_line(
+          fmt::format("scan: {} ranks, {} files cut into {} ranges{}; planning {:.2f} s, slowest "
+                      "rank {:.1f} s, "
+                      "rank 0 writing the catalog {:.1f} s",
+                      outcome.ranks.size(), outcome.cut_files, outcome.cut_ranges,
+                      outcome.uncut_files == 0
+                          ? std::string()
+                          : fmt::format(" ({} more scanned whole: a range could not be counted)",
+                                        outcome.uncut_files),
+                      outcome.plan_seconds, slowest, outcome.sink_seconds));
       err_line("scan: " + per_rank);
     }
     return rc;

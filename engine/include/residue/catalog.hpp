@@ -138,8 +138,13 @@ class Catalog {
 
   // --- reading
   [[nodiscard]] CatalogStats stats();
-  /// Every present item with status ok, for matching.
+  /// Every present item with status ok, for matching, in id order.
   [[nodiscard]] std::vector<CatalogHash> load_hashes();
+  /// The same for the items with first_id <= id <= last_id only (one rank's share of a
+  /// distributed match: a range scan of the primary key, so each rank reads only its rows).
+  [[nodiscard]] std::vector<CatalogHash> load_hashes(std::int64_t first_id, std::int64_t last_id);
+  /// The smallest and largest item id ({1, 0} when the catalog has no items).
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> item_id_range();
   /// The items with these ids (present or not), in the order given; unknown ids are skipped.
   [[nodiscard]] std::vector<CatalogItem> load_items(std::span<const std::int64_t> ids);
 

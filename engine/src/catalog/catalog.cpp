@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 
 #include "database.hpp"
 #include "sqlite.hpp"
@@ -335,18 +336,36 @@ CatalogStats Catalog::stats() {
 }
 
 std::vector<CatalogHash> Catalog::load_hashes() {
+  return load_hashes(std::numeric_limits<std::int64_t>::min(),
+                     std::numeric_limits<std::int64_t>::max());
+}
+
+std::pair<std::int64_t, std::int64_t> Catalog::item_id_range() {
+  impl_->commit();
+  Stmt s(impl_->db, "SELECT min(id), max(id) FROM items");
+  if (!s.step() || s.is_null(0)) return {1, 0};
+  return {s.int64(0), s.int64(1)};
+}
+
+std::vector<CatalogHash> Catalog::load_hashes(std::int64_t first_id, std::int64_t last_id) {
   impl_->commit();
   std::vector<CatalogHash> out;
   Db& db = impl_->db;
   {
-    Stmt n(db, "SELECT count(*) FROM items WHERE gone=0 AND status=0");
+    Stmt n(db, "SELECT count(*) FROM items WHERE gone=0 AND status=0 AND id BETWEEN ? AND ?");
+    n.bind(1, first_id);
+    n.bind(2, last_id);
     if (n.step()) out.reserve(static_cast<std::size_t>(n.int64(0)));
   }
   // Schema 1 catalogs (opened read-only, so not migrated) have no trimmed hashes.
   const bool trims = impl_->schema_version >= 2;
   Stmt s(db, trims ? "SELECT id, pdq, phash, sha256, quality, pdq_trim, quality_trim, phash_trim, "
-                     "strips FROM items WHERE gone=0 AND status=0"
-                   : "SELECT id, pdq, phash, sha256, quality FROM items WHERE gone=0 AND status=0");
+                     "strips FROM items WHERE gone=0 AND status=0 AND id BETWEEN ? AND ? "
+                     "ORDER BY id"
+                   : "SELECT id, pdq, phash, sha256, quality FROM items WHERE gone=0 AND status=0 "
+                     "AND id BETWEEN ? AND ? ORDER BY id");
+  s.bind(1, first_id);
+  s.bind(2, last_id);
   while (s.step()) {
     CatalogHash h;
     h.item_id = s.int64(0);

@@ -7,12 +7,6 @@
 
 namespace residue::dist {
 
-MatchSet match_catalog(const Session& s, std::span<const CatalogHash> items, const BankHashes& bank,
-                       const BankHashes& allow, const MatchOptions& options) {
-  const Share share = share_of(items.size(), s.rank(), s.size());
-  return match_share(s, items.subspan(share.begin, share.end - share.begin), bank, allow, options);
-}
-
 MatchSet match_share(const Session& s, std::span<const CatalogHash> share, const BankHashes& bank,
                      const BankHashes& allow, const MatchOptions& options,
                      std::uint64_t* bytes_moved) {

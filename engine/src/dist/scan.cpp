@@ -332,7 +332,9 @@ class Collector {
       live_.bytes += r.record.size;
       r.record.ok() ? ++live_.ok : ++live_.failed;
     }
+    const auto t = Clock::now();
     sink_(r);
+    sink_seconds_ += since(t);
     progress(false);
   }
 
@@ -377,6 +379,7 @@ class Collector {
   std::unordered_set<std::string>& seen() { return seen_; }
   std::vector<std::pair<int, RankDone>>& done() { return done_; }
   [[nodiscard]] std::uint64_t received() const { return received_; }
+  [[nodiscard]] double sink_seconds() const { return sink_seconds_; }
 
  private:
   void progress(bool force) {
@@ -401,6 +404,7 @@ class Collector {
   ScanStats live_;
   int waiting_;
   std::uint64_t received_ = 0;
+  double sink_seconds_ = 0;
   Clock::time_point started_ = Clock::now(), last_progress_{};
 };
 
@@ -515,6 +519,7 @@ ScanOutcome scan(const Session& s, ScanJob job,
       out.ranks[r].planned_weight = plan.weights[r];
       out.ranks[r].slices = plan.slices[r];
     }
+    out.sink_seconds = collector.sink_seconds();
     out.stats.seconds = since(started);
     return out;
   }
