@@ -173,9 +173,8 @@ int run_scan_mpi(const ScanArgs& a) {
                                             : total_bytes(a.roots, job.options.source.walk));
     job.options.progress = [&](const ScanStats& st) { progress.update(st); };
     const std::int64_t run_id = root ? begin_run(*catalog, a) : 0;
-    const dist::ScanOutcome outcome = dist::scan(s, std::move(job), [&](const ScanResult& r) {
-      put_result(*catalog, r, run_id, a.quiet, progress);
-    });
+    const dist::ScanOutcome outcome = dist::scan(
+        s, job, [&](const ScanResult& r) { put_result(*catalog, r, run_id, a.quiet, progress); });
     if (!root) return kExitOk;
     const int rc = finish_scan(*catalog, a, run_id, outcome.stats, outcome.seen, progress);
     if (!a.quiet) {

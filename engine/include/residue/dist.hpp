@@ -196,7 +196,7 @@ struct ScanOutcome {
 /// residue::Error on rank-level failures; a rank that dies ends the job (mpirun reports it).
 /// Test hook: with RESIDUE_DIST_TEST_DIE_RANK=R (R > 0) and RESIDUE_DIST_TEST_DIE_AFTER=K, rank R
 /// exits with status 3 right after sending its first K results.
-[[nodiscard]] ScanOutcome scan(const Session& s, ScanJob job,
+[[nodiscard]] ScanOutcome scan(const Session& s, const ScanJob& job,
                                const std::function<void(const ScanResult&)>& sink);
 
 // Serialization of a scan's records (exposed for tests).

@@ -415,15 +415,14 @@ std::uint64_t env_u64(const char* name) {
 
 }  // namespace
 
-ScanOutcome scan(const Session& s, ScanJob job,
-                 const std::function<void(const ScanResult&)>& sink) {
-  const auto started = Clock::now();
-  const bool root = s.rank() == 0;
-  ScanOutcome out;
-  RankScan me;
+namespace {
 
-  // 1. Plan (rank 0) and hand out the shares.
-  RootPlan plan;
+/// Steps 1 and 2: rank 0 plans (into `plan`); every rank receives its share, counts the items
+/// of its cut ranges, and gets them numbered. Returns this rank's share, ready to scan.
+RankPlan share_work(const Session& s, const ScanJob& job, RootPlan& plan, RankScan& me,
+                    ScanOutcome& out) {
+  const bool root = s.rank() == 0;
+  const auto started = Clock::now();
   if (root) {
     plan = make_plan(job, s.size());
     out.plan_seconds = since(started);
@@ -432,12 +431,7 @@ ScanOutcome scan(const Session& s, ScanJob job,
   const std::vector<std::uint8_t> my_plan_bytes = scatter(s, plan.messages);
   if (!root) me.bytes_received += my_plan_bytes.size();
   RankPlan mine = read_plan(my_plan_bytes);
-  me.slices = mine.slices.size();
-  for (const FileSlice& f : mine.slices)
-    me.planned_weight += f.whole ? f.file.size : f.end - f.begin;
 
-  // 2. Count the items of this rank's cut ranges, so that every range numbers its items as the
-  // whole file would.
   const auto count_started = Clock::now();
   Writer counts;
   for (std::size_t i = 0; i < mine.slices.size(); ++i) {
@@ -454,82 +448,92 @@ ScanOutcome scan(const Session& s, ScanJob job,
   const auto all_counts = gather(s, count_bytes);
   for (std::size_t r = 1; r < all_counts.size(); ++r) me.bytes_received += all_counts[r].size();
   std::vector<std::vector<std::uint8_t>> numbering;
-  if (root) numbering = number_ranges(plan, all_counts, s.size());
-  if (root)
+  if (root) {
+    numbering = number_ranges(plan, all_counts, s.size());
     for (std::size_t r = 1; r < numbering.size(); ++r) me.bytes_sent += numbering[r].size();
+  }
   const std::vector<std::uint8_t> my_numbers = scatter(s, numbering);
   if (!root) me.bytes_received += my_numbers.size();
-  {
-    Reader r(my_numbers);
-    std::vector<FileSlice> kept;
-    for (std::size_t i = 0; i < mine.slices.size(); ++i) {
-      FileSlice& f = mine.slices[i];
-      if (mine.split_ids[i] != kNoSplit) {
-        const auto action = r.value<CutAction>();
-        f.items_before = r.value<std::uint64_t>();
-        if (action == CutAction::drop) continue;
-        if (action == CutAction::whole) {
-          FileInfo file = std::move(f.file);
-          f = FileSlice{};
-          f.file = std::move(file);
-        }
-      }
-      kept.push_back(std::move(f));
-    }
-    r.finish();
-    mine.slices = std::move(kept);
-  }
 
-  // 3. Scan this rank's share.
+  Reader r(my_numbers);
+  std::vector<FileSlice> kept;
+  for (std::size_t i = 0; i < mine.slices.size(); ++i) {
+    FileSlice& f = mine.slices[i];
+    if (mine.split_ids[i] != kNoSplit) {
+      const auto action = r.value<CutAction>();
+      f.items_before = r.value<std::uint64_t>();
+      if (action == CutAction::drop) continue;
+      if (action == CutAction::whole) {
+        FileInfo file = std::move(f.file);
+        f = FileSlice{};
+        f.file = std::move(file);
+      }
+    }
+    kept.push_back(std::move(f));
+  }
+  r.finish();
+  mine.slices = std::move(kept);
+  return mine;
+}
+
+/// Step 3 on rank 0: scan its own share while forwarding every rank's results to the sink.
+void scan_root(const Session& s, const ScanJob& job, const RootPlan& plan, RankPlan mine,
+               RankScan me, const std::function<void(const ScanResult&)>& sink, ScanOutcome& out) {
   Incremental incremental(std::move(mine.priors), job.rehash);
   ScanOptions options = job.options;
   options.threads = s.threads(job.options.threads);
   incremental.install(options.source);
 
-  if (root) {
-    std::unordered_map<std::string, std::uint32_t> ranges;
-    for (const PlannedSlice& p : plan.cut) {
-      // A file scanned whole after a failed count has a single begin and end: not tracked.
-      if (plan.whole_files.contains(p.file_index)) continue;
-      ranges[p.slice.file.path] = p.pieces;
-      ++out.cut_ranges;
-    }
-    out.cut_files = ranges.size();
-    out.uncut_files = plan.whole_files.size();
-    Collector collector(s, sink, job.options, std::move(ranges));
-    options.progress = [&](const ScanStats& st) { collector.own_progress(st); };
-    const ScanStats own = scan_slices(std::move(mine.slices), options, [&](const ScanResult& r) {
-      collector.forward(r);
-      collector.drain(false);
-    });
-    collector.finish();
-    me.items = own.items;
-    me.seconds = own.seconds;
-    me.bytes_received += collector.received();
-    out.stats = own;
-    out.seen = std::move(collector.seen());
-    for (const auto& v : incremental.seen()) out.seen.insert(v);
-    out.ranks.assign(static_cast<std::size_t>(s.size()), RankScan{});
-    out.ranks[0] = me;
-    for (auto& [rank, d] : collector.done()) {
-      add_stats(out.stats, d.stats);
-      out.ranks[static_cast<std::size_t>(rank)] = d.info;
-    }
-    for (std::size_t r = 0; r < out.ranks.size(); ++r) {
-      out.ranks[r].planned_weight = plan.weights[r];
-      out.ranks[r].slices = plan.slices[r];
-    }
-    out.sink_seconds = collector.sink_seconds();
-    out.stats.seconds = since(started);
-    return out;
+  std::unordered_map<std::string, std::uint32_t> ranges;
+  for (const PlannedSlice& p : plan.cut) {
+    // A file scanned whole after a failed count has a single begin and end: not tracked.
+    if (plan.whole_files.contains(p.file_index)) continue;
+    ranges[p.slice.file.path] = p.pieces;
+    ++out.cut_ranges;
   }
+  out.cut_files = ranges.size();
+  out.uncut_files = plan.whole_files.size();
+  Collector collector(s, sink, job.options, std::move(ranges));
+  options.progress = [&](const ScanStats& st) { collector.own_progress(st); };
+  const ScanStats own = scan_slices(std::move(mine.slices), options, [&](const ScanResult& r) {
+    collector.forward(r);
+    collector.drain(false);
+  });
+  collector.finish();
 
-  const std::uint64_t die_after =
-      std::to_string(s.rank()) == (std::getenv("RESIDUE_DIST_TEST_DIE_RANK") != nullptr
-                                       ? std::getenv("RESIDUE_DIST_TEST_DIE_RANK")
-                                       : "")
-          ? env_u64("RESIDUE_DIST_TEST_DIE_AFTER")
-          : 0;
+  me.items = own.items;
+  me.seconds = own.seconds;
+  me.bytes_received += collector.received();
+  out.stats = own;
+  out.seen = std::move(collector.seen());
+  for (const auto& v : incremental.seen()) out.seen.insert(v);
+  out.ranks.assign(static_cast<std::size_t>(s.size()), RankScan{});
+  out.ranks[0] = me;
+  for (auto& [rank, d] : collector.done()) {
+    add_stats(out.stats, d.stats);
+    out.ranks[static_cast<std::size_t>(rank)] = d.info;
+  }
+  for (std::size_t r = 0; r < out.ranks.size(); ++r) {
+    out.ranks[r].planned_weight = plan.weights[r];
+    out.ranks[r].slices = plan.slices[r];
+  }
+  out.sink_seconds = collector.sink_seconds();
+}
+
+/// Step 3 on the other ranks: scan the share and stream the results to rank 0 in batches, then
+/// the files seen, then the statistics.
+void scan_worker(const Session& s, const ScanJob& job, RankPlan mine, RankScan me,
+                 ScanOutcome& out) {
+  Incremental incremental(std::move(mine.priors), job.rehash);
+  ScanOptions options = job.options;
+  options.threads = s.threads(job.options.threads);
+  incremental.install(options.source);
+
+  // Test hook (see dist.hpp): this rank dies after sending its first K results.
+  const char* die_rank = std::getenv("RESIDUE_DIST_TEST_DIE_RANK");
+  const std::uint64_t die_after = die_rank != nullptr && std::to_string(s.rank()) == die_rank
+                                      ? env_u64("RESIDUE_DIST_TEST_DIE_AFTER")
+                                      : 0;
   std::uint64_t consumed = 0, in_batch = 0, sent_results = 0;
   std::vector<std::uint8_t> batch;
   auto last_send = Clock::now();
@@ -579,6 +583,26 @@ ScanOutcome scan(const Session& s, ScanJob job,
   const auto done = done_bytes(own, me);
   send(s, done, 0, kTagDone);
   out.stats = own;
+}
+
+}  // namespace
+
+ScanOutcome scan(const Session& s, const ScanJob& job,
+                 const std::function<void(const ScanResult&)>& sink) {
+  const auto started = Clock::now();
+  ScanOutcome out;
+  RankScan me;
+  RootPlan plan;
+  RankPlan mine = share_work(s, job, plan, me, out);
+  me.slices = mine.slices.size();
+  for (const FileSlice& f : mine.slices)
+    me.planned_weight += f.whole ? f.file.size : f.end - f.begin;
+  if (s.rank() == 0) {
+    scan_root(s, job, plan, std::move(mine), me, sink, out);
+    out.stats.seconds = since(started);
+  } else {
+    scan_worker(s, job, std::move(mine), me, out);
+  }
   return out;
 }
 
