@@ -191,7 +191,7 @@ int run_scan_mpi(const ScanArgs& a) {
       err_line(
           fmt::format("scan: {} ranks, {} files cut into {} ranges{}; planning {:.2f} s, slowest "
                       "rank {:.1f} s, "
-                      "rank 0 writing the catalog {:.1f} s",
+                      "rank 0 writing the catalog {:.2f} s",
                       outcome.ranks.size(), outcome.cut_files, outcome.cut_ranges,
                       outcome.uncut_files == 0
                           ? std::string()
