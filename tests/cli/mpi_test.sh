@@ -25,7 +25,7 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
 cd "$work"
 dump() { "$py" "$here/dump_catalog.py" "$1" --all; }
-summary_counts() { grep '^scan: [0-9]* items' "$1" | sed 's/ in [0-9.]* s ([^)]*)//'; }
+summary_counts() { grep '^residue: scan: [0-9]* items' "$1" | sed 's/ in [0-9.]* s ([^)]*)//'; }
 
 # --- scan --mpi. A mirror with every container kind and every kind of bad input, and cut/ (a
 # RecordIO, a TSV with a bad line and a RecordIO with bad framing, 0.9-2.3 MB each); with
@@ -53,6 +53,7 @@ check "scan -n 4: files cut into ranges" grep -Eq ' [1-9][0-9]* files cut into [
 # so it is scanned whole (and the catalog above is still the single-process one).
 check "scan -n 3: the damaged RecordIO scanned whole" grep -q '(1 more scanned whole' serr3
 check "scan: error lines are there to compare" test "$(grep -c '^residue: s/' sref_err)" -ge 8
+check "scan: summary there to compare" grep -q "^residue: scan: [0-9]* items" sref_err
 
 # Incremental rescans: the same changes seen by a single-process and a 2-rank rescan.
 cp -a s s_before

@@ -281,6 +281,8 @@ int write_match_reports(const MatchArgs& a, const MatchOptions& options,
 int run_match_mpi(const MatchArgs& a) {
   const dist::Session s;
   const bool root = s.rank() == 0;
+  if (root && !a.p.quiet)
+    if (const auto note = s.binding_warning()) err_line("note: " + *note);
   try {
     const MatchOptions options = policy(a.p);
     const std::vector<Tier> tiers = parse_tiers(a.p.tiers);
@@ -434,6 +436,8 @@ int write_dedup_reports(const DedupArgs& a, const MatchOptions& options,
 int run_dedup_mpi(const DedupArgs& a) {
   const dist::Session s;
   const bool root = s.rank() == 0;
+  if (root && !a.p.quiet)
+    if (const auto note = s.binding_warning()) err_line("note: " + *note);
   try {
     const MatchOptions options = policy(a.p);
     const std::vector<Tier> tiers = parse_tiers(a.p.tiers);

@@ -156,6 +156,8 @@ int run_scan(const ScanArgs& a) {
 int run_scan_mpi(const ScanArgs& a) {
   const dist::Session s;
   const bool root = s.rank() == 0;
+  if (root && !a.quiet)
+    if (const auto note = s.binding_warning()) err_line("note: " + *note);
   try {
     std::optional<Catalog> catalog;
     dist::ScanJob job;

@@ -44,9 +44,13 @@ class Session {
   [[nodiscard]] int size() const noexcept { return size_; }
   /// Ranks running on this machine (MPI_COMM_TYPE_SHARED), for sizing thread pools.
   [[nodiscard]] int local_size() const noexcept { return local_size_; }
-  /// Threads for this rank: `requested` if > 0, else the cores of this machine divided by the
-  /// ranks on it (at least 1), so ranks sharing a machine do not oversubscribe it.
+  /// Threads for this rank: `requested` if > 0; else, when the rank is bound to some of the
+  /// machine's cores (its CPU affinity), one per core it may use; else the cores of this machine
+  /// divided by the ranks on it (at least 1), so ranks sharing a machine do not oversubscribe it.
   [[nodiscard]] int threads(int requested) const noexcept;
+  /// A note for the user when this rank is bound to fewer cores than its share of the machine
+  /// (Open MPI binds each rank to one core by default when a machine runs one or two ranks).
+  [[nodiscard]] std::optional<std::string> binding_warning() const;
 
   /// Ends the whole job (MPI_Abort) after printing "residue: rank R of N: <message>" on stderr.
   /// For a run error on one rank: the other ranks may be blocked in a collective.

@@ -1,5 +1,6 @@
 // Session, broadcast and gather over MPI_COMM_WORLD. The only file that includes <mpi.h>.
 #include <mpi.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,10 +49,41 @@ Session::~Session() {
   MPI_Finalize();
 }
 
+namespace {
+
+int machine_cores() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+/// The cores this process may run on (its CPU affinity), or 0 when unknown.
+int allowed_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+}
+
+}  // namespace
+
 int Session::threads(int requested) const noexcept {
   if (requested > 0) return requested;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = machine_cores();
+  // A rank bound to some cores (mpirun binds each rank to a core by default with one or two
+  // ranks; srun --cpus-per-task) runs one thread per core it may use; an unbound rank shares the
+  // machine with the other ranks on it.
+  const int allowed = allowed_cores();
+  if (allowed > 0 && allowed < cores) return allowed;
   return std::max(1, cores / std::max(1, local_size_));
+}
+
+std::optional<std::string> Session::binding_warning() const {
+  const int cores = machine_cores(), allowed = allowed_cores();
+  const int share = std::max(1, cores / std::max(1, local_size_));
+  if (allowed <= 0 || allowed >= share) return std::nullopt;
+  return "rank " + std::to_string(rank_) + " may run on " + std::to_string(allowed) + " of this " +
+         "machine's " + std::to_string(cores) +
+         " cores (mpirun binds ranks to cores by default); " +
+         "run mpirun with --bind-to none so that each rank gets its share of the machine (" +
+         std::to_string(share) + (share == 1 ? " thread)" : " threads)");
 }
 
 void Session::abort(const std::string& message, int exit_code) const {

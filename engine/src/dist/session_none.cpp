@@ -17,6 +17,9 @@ Session::~Session() = default;
 int Session::threads(int requested) const noexcept {
   return requested;
 }
+std::optional<std::string> Session::binding_warning() const {
+  return std::nullopt;
+}
 void Session::abort(const std::string& message, int exit_code) const {
   std::fprintf(stderr, "residue: %s\n", message.c_str());
   std::exit(exit_code);
