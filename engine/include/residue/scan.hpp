@@ -119,6 +119,8 @@ class Incremental {
   Incremental(std::unordered_map<std::string, PriorFile> priors, bool rehash);
   void install(SourceOptions& source);
   [[nodiscard]] const std::unordered_set<std::string>& seen() const noexcept { return seen_; }
+  /// Moves seen() out (once the stream is done).
+  [[nodiscard]] std::unordered_set<std::string> take_seen() noexcept { return std::move(seen_); }
   [[nodiscard]] const std::unordered_map<std::string, PriorFile>& priors() const noexcept {
     return priors_;
   }

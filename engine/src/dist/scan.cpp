@@ -206,12 +206,15 @@ struct RootPlan {
 };
 
 RootPlan make_plan(const ScanJob& job, int ranks) {
-  const std::vector<WalkedFile> walked = list_files(job.roots, job.options.source.walk);
+  // Rank 0 holds one entry per file while planning (the walk's list, moved into the plan's
+  // input, the plan, and the messages); only the messages outlive make_plan, until the scatter.
+  std::vector<WalkedFile> walked = list_files(job.roots, job.options.source.walk);
   std::vector<PlanFile> files;
   files.reserve(walked.size());
-  for (const WalkedFile& w : walked) {
+  for (WalkedFile& entry : walked) {
     PlanFile f;
-    f.walked = w;
+    f.walked = std::move(entry);
+    const WalkedFile& w = f.walked;
     if (w.error) {
       f.weight = 1;
       files.push_back(std::move(f));
@@ -231,12 +234,13 @@ RootPlan make_plan(const ScanJob& job, int ranks) {
     }
     files.push_back(std::move(f));
   }
-  const auto plan = plan_scan(files, ranks);
+  std::vector<WalkedFile>().swap(walked);
+  auto plan = plan_scan(files, ranks);
   RootPlan out;
   out.weights.assign(static_cast<std::size_t>(ranks), 0);
   out.slices.assign(static_cast<std::size_t>(ranks), 0);
   for (int r = 0; r < ranks; ++r) {
-    const auto& mine = plan[static_cast<std::size_t>(r)];
+    const std::vector<PlannedSlice>& mine = plan[static_cast<std::size_t>(r)];
     std::vector<std::uint64_t> ids;
     for (const PlannedSlice& p : mine) {
       if (p.slice.whole) {
@@ -251,6 +255,7 @@ RootPlan make_plan(const ScanJob& job, int ranks) {
     }
     out.slices[static_cast<std::size_t>(r)] = mine.size();
     out.messages.push_back(plan_bytes(mine, ids, job.priors));
+    std::vector<PlannedSlice>().swap(plan[static_cast<std::size_t>(r)]);
   }
   return out;
 }
@@ -428,9 +433,13 @@ RankPlan share_work(const Session& s, const ScanJob& job, RootPlan& plan, RankSc
     out.plan_seconds = since(started);
     for (std::size_t r = 1; r < plan.messages.size(); ++r) me.bytes_sent += plan.messages[r].size();
   }
-  const std::vector<std::uint8_t> my_plan_bytes = scatter(s, plan.messages);
-  if (!root) me.bytes_received += my_plan_bytes.size();
-  RankPlan mine = read_plan(my_plan_bytes);
+  RankPlan mine;
+  {
+    const std::vector<std::uint8_t> my_plan_bytes = scatter(s, plan.messages);
+    std::vector<std::vector<std::uint8_t>>().swap(plan.messages);
+    if (!root) me.bytes_received += my_plan_bytes.size();
+    mine = read_plan(my_plan_bytes);
+  }
 
   const auto count_started = Clock::now();
   Writer counts;
@@ -505,8 +514,8 @@ void scan_root(const Session& s, const ScanJob& job, const RootPlan& plan, RankP
   me.seconds = own.seconds;
   me.bytes_received += collector.received();
   out.stats = own;
-  out.seen = std::move(collector.seen());
-  for (const auto& v : incremental.seen()) out.seen.insert(v);
+  out.seen = incremental.take_seen();
+  out.seen.merge(collector.seen());
   out.ranks.assign(static_cast<std::size_t>(s.size()), RankScan{});
   out.ranks[0] = me;
   for (auto& [rank, d] : collector.done()) {
