@@ -139,12 +139,13 @@ struct PlanFile {
   ContainerKind kind = ContainerKind::none;
 };
 
-/// A slice of the plan, with where it came from.
+/// A slice of the plan: a planned file, whole or one byte range of it (no copy of the file's
+/// entry: rank 0 holds one per file while planning).
 struct PlannedSlice {
-  FileSlice slice;
-  ContainerKind kind = ContainerKind::none;  // for cut files
-  std::uint64_t file_index = 0;              // index into the planned files
-  std::uint32_t piece = 0, pieces = 1;       // this range's index among the file's ranges
+  std::uint64_t file_index = 0;  // index into the planned files
+  bool whole = true;
+  std::uint64_t begin = 0, end = 0;     // the range [begin, end) when not whole
+  std::uint32_t piece = 0, pieces = 1;  // this range's index among the file's ranges
 };
 
 /// The plan: for each rank, its slices in walk order; rank r's slices all precede rank r+1's.

@@ -44,24 +44,19 @@ std::vector<std::vector<PlannedSlice>> plan_scan(std::span<const PlanFile> files
     }
     if (cuts.empty()) {
       PlannedSlice p;
-      p.slice.file = f.walked.file;
-      p.slice.error = f.walked.error;
-      p.kind = f.kind;
       p.file_index = i;
       plan[rank_at(at + w / 2)].push_back(std::move(p));
     } else {
       const auto pieces = static_cast<std::uint32_t>(cuts.size() + 1);
       for (std::uint32_t k = 0; k < pieces; ++k) {
         PlannedSlice p;
-        p.slice.file = f.walked.file;
-        p.slice.whole = false;
-        p.slice.begin = k == 0 ? 0 : cuts[k - 1];
-        p.slice.end = k + 1 == pieces ? size : cuts[k];
-        p.kind = f.kind;
         p.file_index = i;
+        p.whole = false;
+        p.begin = k == 0 ? 0 : cuts[k - 1];
+        p.end = k + 1 == pieces ? size : cuts[k];
         p.piece = k;
         p.pieces = pieces;
-        const long double mid = at + w * (static_cast<long double>(p.slice.begin + p.slice.end) /
+        const long double mid = at + w * (static_cast<long double>(p.begin + p.end) /
                                           (2 * static_cast<long double>(size)));
         plan[rank_at(mid)].push_back(std::move(p));
       }

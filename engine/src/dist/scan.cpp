@@ -69,27 +69,29 @@ std::optional<ItemError> read_error(Reader& r) {
   return e;
 }
 
-std::vector<std::uint8_t> plan_bytes(std::span<const PlannedSlice> slices,
+std::vector<std::uint8_t> plan_bytes(std::span<const PlanFile> files,
+                                     std::span<const PlannedSlice> slices,
                                      std::span<const std::uint64_t> split_ids,
                                      const std::unordered_map<std::string, PriorFile>& priors) {
   Writer w;
   w.value(static_cast<std::uint64_t>(slices.size()));
   std::vector<const std::string*> with_prior;
   for (std::size_t i = 0; i < slices.size(); ++i) {
-    const FileSlice& s = slices[i].slice;
-    w.string(s.file.path);
-    w.value(s.file.size);
-    w.value(s.file.mtime_ns);
-    w.value(s.whole);
-    w.value(s.begin);
-    w.value(s.end);
-    write_error(w, s.error);
-    w.value(slices[i].kind);
+    const PlannedSlice& p = slices[i];
+    const PlanFile& f = files[p.file_index];
+    const FileInfo& file = f.walked.file;
+    w.string(file.path);
+    w.value(file.size);
+    w.value(file.mtime_ns);
+    w.value(p.whole);
+    w.value(p.begin);
+    w.value(p.end);
+    write_error(w, f.walked.error);
+    w.value(f.kind);
     w.value(split_ids[i]);
     // A cut file's ranges may all land here: send its prior once.
-    if (priors.contains(s.file.path) &&
-        (s.whole || slices[i].piece == 0 || i == 0 || slices[i - 1].slice.file.path != s.file.path))
-      with_prior.push_back(&s.file.path);
+    if (priors.contains(file.path) && (i == 0 || slices[i - 1].file_index != p.file_index))
+      with_prior.push_back(&file.path);
   }
   w.value(static_cast<std::uint64_t>(with_prior.size()));
   for (const std::string* path : with_prior) {
@@ -199,6 +201,7 @@ void add_stats(ScanStats& into, const ScanStats& s) {
 struct RootPlan {
   std::vector<std::vector<std::uint8_t>> messages;  // one per rank
   std::vector<PlannedSlice> cut;                    // every cut range, by split id
+  std::vector<std::string> cut_path;                // its file's path
   std::vector<int> cut_rank;                        // the rank holding each
   std::vector<std::uint64_t> weights;               // per rank
   std::vector<std::uint64_t> slices;                // per rank
@@ -243,18 +246,19 @@ RootPlan make_plan(const ScanJob& job, int ranks) {
     const std::vector<PlannedSlice>& mine = plan[static_cast<std::size_t>(r)];
     std::vector<std::uint64_t> ids;
     for (const PlannedSlice& p : mine) {
-      if (p.slice.whole) {
+      if (p.whole) {
         ids.push_back(kNoSplit);
         out.weights[static_cast<std::size_t>(r)] += files[p.file_index].weight;
       } else {
         ids.push_back(out.cut.size());
         out.cut.push_back(p);
+        out.cut_path.push_back(files[p.file_index].walked.file.path);
         out.cut_rank.push_back(r);
-        out.weights[static_cast<std::size_t>(r)] += p.slice.end - p.slice.begin;
+        out.weights[static_cast<std::size_t>(r)] += p.end - p.begin;
       }
     }
     out.slices[static_cast<std::size_t>(r)] = mine.size();
-    out.messages.push_back(plan_bytes(mine, ids, job.priors));
+    out.messages.push_back(plan_bytes(files, mine, ids, job.priors));
     std::vector<PlannedSlice>().swap(plan[static_cast<std::size_t>(r)]);
   }
   return out;
@@ -494,10 +498,10 @@ void scan_root(const Session& s, const ScanJob& job, const RootPlan& plan, RankP
   incremental.install(options.source);
 
   std::unordered_map<std::string, std::uint32_t> ranges;
-  for (const PlannedSlice& p : plan.cut) {
+  for (std::size_t k = 0; k < plan.cut.size(); ++k) {
     // A file scanned whole after a failed count has a single begin and end: not tracked.
-    if (plan.whole_files.contains(p.file_index)) continue;
-    ranges[p.slice.file.path] = p.pieces;
+    if (plan.whole_files.contains(plan.cut[k].file_index)) continue;
+    ranges[plan.cut_path[k]] = plan.cut[k].pieces;
     ++out.cut_ranges;
   }
   out.cut_files = ranges.size();
