@@ -20,7 +20,9 @@
 namespace residue::dist {
 namespace {
 
+using detail::read_error;
 using detail::Reader;
+using detail::write_error;
 using detail::Writer;
 using Clock = std::chrono::steady_clock;
 
@@ -52,22 +54,6 @@ struct RankPlan {
   std::vector<std::uint64_t> split_ids;  // kNoSplit for whole slices
   std::unordered_map<std::string, PriorFile> priors;
 };
-
-void write_error(Writer& w, const std::optional<ItemError>& e) {
-  w.value(e.has_value());
-  if (e) {
-    w.value(e->code);
-    w.string(e->message);
-  }
-}
-
-std::optional<ItemError> read_error(Reader& r) {
-  if (!r.value<bool>()) return std::nullopt;
-  ItemError e;
-  e.code = r.value<ErrorCode>();
-  e.message = r.string();
-  return e;
-}
 
 std::vector<std::uint8_t> plan_bytes(std::span<const PlanFile> files,
                                      std::span<const PlannedSlice> slices,

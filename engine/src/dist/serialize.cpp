@@ -86,11 +86,7 @@ void append_bytes(std::vector<std::uint8_t>& out, const ScanResult& r) {
     w.value(i.strip_quality);
     w.value(i.strip_phash);
   }
-  w.value(i.error.has_value());
-  if (i.error) {
-    w.value(i.error->code);
-    w.string(i.error->message);
-  }
+  detail::write_error(w, i.error);
   w.array(std::span<const BankHash>(r.bank_hashes));
   w.array(std::span<const std::uint8_t>(r.thumbnail));
 }
@@ -132,12 +128,7 @@ std::vector<ScanResult> scan_results_from_bytes(std::span<const std::uint8_t> by
       i.strip_quality = rd.value<decltype(i.strip_quality)>();
       i.strip_phash = rd.value<decltype(i.strip_phash)>();
     }
-    if (rd.value<bool>()) {
-      ItemError e;
-      e.code = rd.value<ErrorCode>();
-      e.message = rd.string();
-      i.error = std::move(e);
-    }
+    i.error = detail::read_error(rd);
     r.bank_hashes = rd.array<BankHash>();
     r.thumbnail = rd.array<std::uint8_t>();
     out.push_back(std::move(r));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,5 +83,21 @@ class Reader {
   std::span<const std::uint8_t> bytes_;
   std::size_t at_ = 0;
 };
+
+inline void write_error(Writer& w, const std::optional<ItemError>& e) {
+  w.value(e.has_value());
+  if (e) {
+    w.value(e->code);
+    w.string(e->message);
+  }
+}
+
+inline std::optional<ItemError> read_error(Reader& r) {
+  if (!r.value<bool>()) return std::nullopt;
+  ItemError e;
+  e.code = r.value<ErrorCode>();
+  e.message = r.string();
+  return e;
+}
 
 }  // namespace residue::dist::detail
