@@ -1,4 +1,5 @@
-// Session, broadcast and gather over MPI_COMM_WORLD. The only file that includes <mpi.h>.
+// Session and the messages between ranks (broadcast, gather, scatter, send, receive) over
+// MPI_COMM_WORLD. The only file that includes <mpi.h>.
 #include <mpi.h>
 #include <sched.h>
 #include <unistd.h>
