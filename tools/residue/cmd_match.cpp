@@ -81,20 +81,6 @@ MatchOptions policy(const PolicyArgs& a) {
   return o;
 }
 
-std::vector<Tier> parse_tiers(const std::string& list) {
-  std::vector<Tier> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const auto end = std::min(list.find(',', start), list.size());
-    const std::string name = list.substr(start, end - start);
-    const auto t = parse_tier(name);
-    if (!t) RESIDUE_THROW("--tiers: unknown tier '" + name + "' (exact, near, review)");
-    out.push_back(*t);
-    start = end + 1;
-  }
-  return out;
-}
-
 bool wanted(const std::vector<Tier>& tiers, Tier t) {
   return std::find(tiers.begin(), tiers.end(), t) != tiers.end();
 }
@@ -114,15 +100,6 @@ std::pair<std::string, std::string> copy_thumbnail(const std::string& locator) {
     return {"", fmt::format("no thumbnail: {}: {}", to_string(thumb.error().code),
                             thumb.error().message)};
   return {to_text(thumb.value()), ""};
-}
-
-std::string utc_now() {
-  const auto t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -243,7 +220,7 @@ int write_match_reports(const MatchArgs& a, const MatchOptions& options,
     }
     HtmlReportInfo hi;
     hi.title = "residue match report";
-    hi.generated_at = utc_now();
+    hi.generated_at = utc_timestamp();
     hi.facts = {{"catalog", a.catalog},
                 {"bank", a.bank},
                 {"allow bank", a.allow.empty() ? "(none)" : a.allow},
@@ -407,7 +384,7 @@ int write_dedup_reports(const DedupArgs& a, const MatchOptions& options,
       }
       HtmlReportInfo hi;
       hi.title = "residue dedup report";
-      hi.generated_at = utc_now();
+      hi.generated_at = utc_timestamp();
       hi.facts = {
           {"catalog", a.catalog},
           {"tiers", a.p.tiers},

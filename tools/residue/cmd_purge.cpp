@@ -25,34 +25,11 @@ struct PurgeArgs {
   bool execute = false, json = false, quiet = false;
 };
 
-std::vector<Tier> parse_tier_list(const std::string& list) {
-  std::vector<Tier> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const auto end = std::min(list.find(',', start), list.size());
-    const std::string name = list.substr(start, end - start);
-    const auto t = parse_tier(name);
-    if (!t) RESIDUE_THROW("--tiers: unknown tier '" + name + "' (exact, near, review)");
-    out.push_back(*t);
-    start = end + 1;
-  }
-  return out;
-}
-
 std::string human_bytes(std::uint64_t n) {
   if (n < 10'000) return fmt::format("{} B", n);
   if (n < 1'000'000) return fmt::format("{:.1f} kB", static_cast<double>(n) / 1e3);
   if (n < 1'000'000'000ULL) return fmt::format("{:.1f} MB", static_cast<double>(n) / 1e6);
   return fmt::format("{:.1f} GB", static_cast<double>(n) / 1e9);
-}
-
-std::string stamp() {
-  const auto t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
 }
 
 void print_plan_text(const PurgePlan& plan, const PurgeArgs& a) {
@@ -173,7 +150,7 @@ int run_purge(const PurgeArgs& a) {
     RESIDUE_THROW("--mode quarantine needs --to DIR");
   if (a.execute && a.mode == "delete" && a.journal.empty())
     RESIDUE_THROW("--mode delete needs --journal FILE (outside the mirror)");
-  const std::vector<Tier> tiers = parse_tier_list(a.tiers);
+  const std::vector<Tier> tiers = parse_tiers(a.tiers);
   Catalog catalog(a.catalog, a.execute ? Catalog::Mode::read_write : Catalog::Mode::read_only);
   std::vector<PurgeTarget> targets;
   if (!a.report.empty()) {
@@ -191,11 +168,12 @@ int run_purge(const PurgeArgs& a) {
     return plan.refused.empty() ? kExitOk : kExitItemsFailed;
   }
   CountProgress progress(a.quiet, "purge: actions");
-  PurgeOptions o{
-      .mode = a.mode == "delete" ? PurgeMode::remove : PurgeMode::quarantine,
-      .quarantine_dir = a.to,
-      .journal_path = a.journal.empty() ? a.to + "/journal-" + stamp() + ".jsonl" : a.journal,
-      .progress = [&](std::uint64_t d, std::uint64_t t) { progress.update(d, t); }};
+  PurgeOptions o{.mode = a.mode == "delete" ? PurgeMode::remove : PurgeMode::quarantine,
+                 .quarantine_dir = a.to,
+                 .journal_path = a.journal.empty()
+                                     ? a.to + "/journal-" + utc_timestamp(true) + ".jsonl"
+                                     : a.journal,
+                 .progress = [&](std::uint64_t d, std::uint64_t t) { progress.update(d, t); }};
   const PurgeSummary s = execute_plan(catalog, plan, o);
   progress.clear();
   const int status = report_summary("purge", s, a.quiet);

@@ -103,6 +103,9 @@ enum class Tier : std::uint8_t {
 };
 [[nodiscard]] std::string_view to_string(Tier t) noexcept;  // "exact", "near", "review"
 [[nodiscard]] std::optional<Tier> parse_tier(std::string_view name) noexcept;
+/// A comma-separated list of tier names ("exact,near"). Throws residue::Error naming an unknown
+/// tier.
+[[nodiscard]] std::vector<Tier> parse_tiers(std::string_view list);
 
 /// Which view of a withdrawn image a bank hash was computed from. Banks hash the whole image
 /// under the 8 dihedral transforms, and centre crops of it, so that cropped copies still match.
@@ -273,6 +276,10 @@ struct ItemRecord {
 /// and pays a page fault per 4 KiB: measured, that tripled PDQ's time on 250x250 images. A
 /// library never calls this itself: it changes the whole process's allocator.
 void tune_allocator_for_batch_work() noexcept;
+
+/// The current UTC time as ISO 8601 ("2026-11-26T23:31:13Z", what catalogs, journals and reports
+/// record), or `compact` for file names ("20261126T233113Z").
+[[nodiscard]] std::string utc_timestamp(bool compact = false);
 
 // ---------------------------------------------------------------------------------------------
 // Rasters

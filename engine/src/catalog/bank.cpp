@@ -101,7 +101,7 @@ std::int64_t Bank::add(const BankEntry& e, std::span<const BankHash> hashes) {
          "INSERT INTO entries(locator, label, origin, added_at, sha256, size, format, width, "
          "height, thumbnail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind_blob(1, e.locator).bind(2, e.label).bind(3, e.origin);
-  s.bind(4, e.added_at.empty() ? detail::now_utc() : e.added_at);
+  s.bind(4, e.added_at.empty() ? utc_timestamp() : e.added_at);
   if (e.has_sha256)
     s.bind_blob(5, bytes_of(e.sha256.bytes));
   else

@@ -19,7 +19,6 @@ namespace residue {
 namespace {
 
 using detail::Db;
-using detail::now_utc;
 using detail::pdq_blob;
 using detail::pdq_from_blob;
 using detail::Stmt;
@@ -112,7 +111,7 @@ struct Catalog::Impl {
     in_transaction = true;
     batch_items = 0;
     batch_started = std::chrono::steady_clock::now();
-    now = now_utc();
+    now = utc_timestamp();
   }
   void commit() {
     if (!in_transaction) return;
@@ -151,7 +150,7 @@ std::int64_t Catalog::begin_run(std::string_view roots_json, std::string_view op
   impl_->commit();
   Stmt s(impl_->db,
          "INSERT INTO runs(started_at, status, roots, options) VALUES(?, 'running', ?, ?)");
-  s.bind(1, now_utc()).bind(2, roots_json).bind(3, options_json).run();
+  s.bind(1, utc_timestamp()).bind(2, roots_json).bind(3, options_json).run();
   return sqlite3_last_insert_rowid(impl_->db.get());
 }
 
@@ -160,7 +159,7 @@ void Catalog::finish_run(std::int64_t run_id, const RunSummary& m, std::string_v
   Stmt s(impl_->db,
          "UPDATE runs SET finished_at=?, status=?, items=?, ok=?, failed=?, skipped=?, gone=?, "
          "bytes=? WHERE id=?");
-  s.bind(1, now_utc()).bind(2, status);
+  s.bind(1, utc_timestamp()).bind(2, status);
   s.bind(3, static_cast<std::int64_t>(m.items)).bind(4, static_cast<std::int64_t>(m.ok));
   s.bind(5, static_cast<std::int64_t>(m.failed)).bind(6, static_cast<std::int64_t>(m.skipped));
   s.bind(7, static_cast<std::int64_t>(m.gone))

@@ -110,7 +110,7 @@ void create_database(const std::string& path, DatabaseRole role) {
     put.bind(1, std::string_view("schema_version"))
         .bind(2, std::to_string(kCatalogSchemaVersion))
         .run();
-    put.bind(1, std::string_view("created_at")).bind(2, now_utc()).run();
+    put.bind(1, std::string_view("created_at")).bind(2, utc_timestamp()).run();
     db.exec("COMMIT");
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");  // everything in the main file before the link
   } catch (...) {
@@ -190,15 +190,6 @@ void migrate(Db& db, DatabaseRole role, int from) {
 
 const char* role_name(DatabaseRole r) noexcept {
   return r == DatabaseRole::bank ? "bank" : "catalog";
-}
-
-std::string now_utc() {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::array<std::uint8_t, 32> pdq_blob(const Hash256& h) noexcept {

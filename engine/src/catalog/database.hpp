@@ -25,7 +25,6 @@ struct OpenedDb {
 [[nodiscard]] OpenedDb open_database(const std::string& path, bool read_only, DatabaseRole role);
 
 [[nodiscard]] const char* role_name(DatabaseRole r) noexcept;
-[[nodiscard]] std::string now_utc();
 
 // PDQ hashes are stored as 32 bytes in the order of their hex form (most significant first), so
 // the blob reads the same as the text on any platform.

@@ -1,7 +1,9 @@
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include "residue/core.hpp"
 
@@ -100,6 +102,29 @@ std::optional<Tier> parse_tier(std::string_view name) noexcept {
   for (const Tier t : {Tier::exact, Tier::near, Tier::review})
     if (to_string(t) == name) return t;
   return std::nullopt;
+}
+
+std::vector<Tier> parse_tiers(std::string_view list) {
+  std::vector<Tier> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const auto end = std::min(list.find(',', start), list.size());
+    const std::string_view name = list.substr(start, end - start);
+    const auto t = parse_tier(name);
+    if (!t) RESIDUE_THROW("unknown tier '" + std::string(name) + "' (tiers: exact, near, review)");
+    out.push_back(*t);
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string utc_timestamp(bool compact) {
+  const auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 std::string_view to_string(BankView v) noexcept {

@@ -88,7 +88,7 @@ void write_manifest(ActionContext& ctx, const JournalAction& a) {
                 .add("sample_mate_of", it.str("mate_of"))
                 .add("quarantined", container ? it.str("extracted") : a.intent.str("quarantine"))
                 .add("container_copy", container ? a.intent.str("quarantine") : "")
-                .add("time", utc_now())
+                .add("time", utc_timestamp())
                 .str() +
             "\n";
   }
@@ -104,7 +104,8 @@ void write_manifest(ActionContext& ctx, const JournalAction& a) {
 
 ActionResult finish(ActionContext& ctx, JournalAction& a) {
   write_manifest(ctx, a);
-  ctx.journal.append(JsonLine().add("rec", "done").add("id", a.id).add("time", utc_now()).str());
+  ctx.journal.append(
+      JsonLine().add("rec", "done").add("id", a.id).add("time", utc_timestamp()).str());
   a.done = true;
   auto& k = ctx.summary.removed[a.intent.str("kind")];
   ++k.files;
@@ -396,7 +397,7 @@ bool undo(ActionContext& ctx, JournalAction& a) {
     return conflict(RefuseReason::failed, e.message);
   }
   ctx.journal.append(
-      JsonLine().add("rec", "restored").add("id", a.id).add("time", utc_now()).str());
+      JsonLine().add("rec", "restored").add("id", a.id).add("time", utc_timestamp()).str());
   a.restored = true;
   auto& k = ctx.summary.removed[in.str("kind")];
   ++k.files;
@@ -423,7 +424,7 @@ void mark_catalog(ActionContext& ctx, Catalog& catalog, const JournalState& stat
     if (a.intent.str("op") == "container" && !a.restored)
       ctx.summary.rescan.push_back(a.intent.str("file"));
   }
-  ctx.journal.append(JsonLine().add("rec", "catalog").add("time", utc_now()).str());
+  ctx.journal.append(JsonLine().add("rec", "catalog").add("time", utc_timestamp()).str());
 }
 
 }  // namespace residue::detail

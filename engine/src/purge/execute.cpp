@@ -171,7 +171,7 @@ PurgeSummary execute_plan(Catalog& catalog, const PurgePlan& plan, const PurgeOp
                      .add("cwd", absolute_normal("."))
                      .add("mode", quarantine ? "quarantine" : "delete")
                      .add("quarantine", qdir)
-                     .add("time", utc_now())
+                     .add("time", utc_timestamp())
                      .str());
   auto header = parse_json(
       JsonLine().add("mode", quarantine ? "quarantine" : "delete").add("quarantine", qdir).str());
@@ -249,7 +249,7 @@ PurgeSummary execute_plan(Catalog& catalog, const PurgePlan& plan, const PurgeOp
   if (std::any_of(st.actions.begin(), st.actions.end(),
                   [](const JournalAction& a) { return a.done; }))
     mark_catalog(ctx, catalog, st);
-  journal.append(JsonLine().add("rec", "end").add("time", utc_now()).str());
+  journal.append(JsonLine().add("rec", "end").add("time", utc_timestamp()).str());
   summary.actions_completed = 0;  // a fresh purge: every action counts as removed, not resumed
   summary.actions_rolled_back = 0;
   return summary;
@@ -269,7 +269,7 @@ PurgeSummary resume_journal(const std::string& journal_path, const std::string& 
   JournalWriter w = JournalWriter::reopen(path);
   ActionContext ctx = context(w, st.header, summary);
   finish_journal(st, ctx, *catalog);
-  w.append(JsonLine().add("rec", "end").add("time", utc_now()).str());
+  w.append(JsonLine().add("rec", "end").add("time", utc_timestamp()).str());
   return summary;
 }
 
@@ -293,7 +293,7 @@ PurgeSummary restore_journal(const std::string& journal_path, const std::string&
     st.catalog_marked = true;
   }
   summary.rescan.clear();
-  w.append(JsonLine().add("rec", "end").add("time", utc_now()).str());
+  w.append(JsonLine().add("rec", "end").add("time", utc_timestamp()).str());
   return summary;
 }
 

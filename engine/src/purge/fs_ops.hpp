@@ -62,7 +62,4 @@ void write_file_durable(const std::string& path, std::string_view bytes);
 /// Absolute, lexically normal form of a path (relative to the current directory).
 [[nodiscard]] std::string absolute_normal(const std::string& path);
 
-/// Now, UTC, ISO 8601 with seconds.
-[[nodiscard]] std::string utc_now();
-
 }  // namespace residue::detail

@@ -62,3 +62,35 @@ TEST_CASE("Outcome carries either a value or an ItemError") {
   CHECK(bad.error().code == ErrorCode::corrupt);
   CHECK(to_string(ErrorCode::too_large) == "too_large");
 }
+
+TEST_CASE("tier lists parse in order and name an unknown tier") {
+  using residue::Tier;
+  CHECK(residue::parse_tiers("exact,near") == std::vector<Tier>{Tier::exact, Tier::near});
+  CHECK(residue::parse_tiers("review") == std::vector<Tier>{Tier::review});
+  CHECK(residue::parse_tiers("near,exact,review") ==
+        std::vector<Tier>{Tier::near, Tier::exact, Tier::review});
+  try {
+    (void)residue::parse_tiers("exact,maybe");
+    FAIL("an unknown tier must throw");
+  } catch (const residue::Error& e) {
+    CHECK(std::string(e.what()).find("'maybe'") != std::string::npos);
+  }
+  CHECK_THROWS_AS((void)residue::parse_tiers(""), residue::Error);
+  CHECK_THROWS_AS((void)residue::parse_tiers("exact,"), residue::Error);
+}
+
+TEST_CASE("UTC timestamps have the ISO 8601 and compact shapes") {
+  const std::string iso = residue::utc_timestamp();
+  REQUIRE(iso.size() == 20);  // 2026-11-26T23:31:13Z
+  CHECK(iso[4] == '-');
+  CHECK(iso[7] == '-');
+  CHECK(iso[10] == 'T');
+  CHECK(iso[13] == ':');
+  CHECK(iso[16] == ':');
+  CHECK(iso[19] == 'Z');
+  const std::string compact = residue::utc_timestamp(true);
+  REQUIRE(compact.size() == 16);  // 20261126T233113Z
+  CHECK(compact[8] == 'T');
+  CHECK(compact[15] == 'Z');
+  CHECK(compact.substr(0, 4) == iso.substr(0, 4));
+}
